@@ -1,0 +1,65 @@
+"""Domain errors raised by the core.
+
+Each carries a message written for the person who caused it: what was wrong and how to fix it.
+They are turned into replies (Discord) or printed lines (CLI) in exactly one place each.
+"""
+
+from __future__ import annotations
+
+
+class PracticeCirclesError(Exception):
+    """Base class for every error the core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(PracticeCirclesError):
+    """The configuration file or environment is not usable; names the key at fault."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key = key
+        self.problem = problem
+
+
+class ConfigErrors(PracticeCirclesError):
+    """Several configuration problems found in one pass, so the user can fix them all at once."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        lines = "\n".join(f"  - {error.message}" for error in errors)
+        super().__init__(f"The configuration has {len(errors)} problem(s):\n{lines}")
+        self.errors = errors
+
+
+class RecordingError(PracticeCirclesError):
+    """An entry of the approved-recordings list is unusable; names the entry."""
+
+    def __init__(self, entry: str, problem: str) -> None:
+        super().__init__(f"recording {entry!r}: {problem}" if entry else problem)
+        self.entry = entry
+        self.problem = problem
+
+
+class ScheduleError(PracticeCirclesError):
+    """A schedule rule or time that cannot be used as given."""
+
+
+class NotFoundError(PracticeCirclesError):
+    """Something the user named does not exist."""
+
+
+class PermissionDeniedError(PracticeCirclesError):
+    """The user lacks the role an action needs."""
+
+
+class ConflictError(PracticeCirclesError):
+    """The action lost a race or contradicts the current state (e.g. a session already claimed)."""
+
+
+class StorageError(PracticeCirclesError):
+    """The database cannot be used (locked by another instance, newer schema, corrupt)."""
