@@ -59,7 +59,9 @@ _TIME_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
 _DATE_PATTERN = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DATETIME_PATTERN = re.compile(r"(\S+?)(?:T|\s+)(\S+)")
 # A zone after the time ("18:30Z", "18:30-08:00", "18:30 PST"): rejected, since input is always Pacific.
-_ZONE_SUFFIX_PATTERN = re.compile(r"\d:\d{2}(?::\d{2})?\s*(?:Z|[+-]\d{1,2}(?::?\d{2})?|[A-Z]{2,5})$", re.I)
+_ZONE_SUFFIX_PATTERN = re.compile(
+    r"\d:\d{2}(?::\d{2})?\s*(?:Z|[+-]\d{1,2}(?::?\d{2})?|UTC|GMT|PST|PDT|PT)$", re.IGNORECASE
+)
 
 
 # --- Conversions at the edge ------------------------------------------------------------------

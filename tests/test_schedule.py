@@ -184,6 +184,7 @@ BAD_INPUTS = [
     (lambda: parse_pacific_datetime("2026-03-08 02:30 PST"), ["time zone or offset"]),
     (lambda: parse_pacific_datetime("2026-03-08 02:30-08:00"), ["time zone or offset"]),
     (lambda: parse_pacific_datetime("2026-02-29 10:00"), ["February 2026 has 28 days"]),
+    (lambda: parse_pacific_datetime("2026-03-08 02:30pm"), ["'02:30pm' is not a time", "24-hour"]),
     (lambda: rule_from("MON@18:30", interval="0"), ["from 1 to 52", "every other week"]),
     (lambda: rule_from("MON@18:30", interval="53"), ["from 1 to 52"]),
     (lambda: rule_from("MON@18:30", interval="two"), ["whole number of weeks"]),
