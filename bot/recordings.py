@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -420,6 +420,13 @@ def slugify(title: str) -> str:
     return slug[:ID_MAX_CHARS].rstrip("-")
 
 
+class AddResult(NamedTuple):
+    """What `add_recording` did: the new approved recording, and whether its file was converted."""
+
+    recording: Recording
+    converted: bool
+
+
 def add_recording(
     source_file: str | os.PathLike[str],
     *,
@@ -431,7 +438,7 @@ def add_recording(
     recording_id: str | None = None,
     source_url: str | None = None,
     audio_dir: str | os.PathLike[str] | None = None,
-) -> Recording:
+) -> AddResult:
     """Convert (or copy) a file into the audio folder and append its entry to recordings.yaml.
 
     Nothing is changed when anything fails: the new audio file is removed again and the list is
@@ -475,10 +482,11 @@ def add_recording(
     if target.exists():
         raise RecordingError(rid, f"{target} already exists; remove it or choose another id with --id")
     try:
-        if audio.ready_for_discord(source_path):
-            _copy_atomically(source_path, target)
-        else:
+        converted = not audio.ready_for_discord(source_path)
+        if converted:
             audio.convert_to_ogg_opus(source_path, target)
+        else:
+            _copy_atomically(source_path, target)
         entry = {
             "id": rid,
             "title": title.strip(),
@@ -505,7 +513,7 @@ def add_recording(
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
-    return added
+    return AddResult(added, converted)
 
 
 def _with_entry(old_text: str | None, old_entries: list[_RawEntry], entry: dict[str, Any], name: str) -> str:
