@@ -24,3 +24,40 @@ SELF_CARE_IDEAS = (
     "writing",
     "singing",
 )
+
+# The guidelines in the bot's own words (seed 002); the welcome words above are quoted verbatim.
+GUIDELINES_TITLE = "How our practice sessions work"
+GUIDELINES = (
+    "**Open to everyone, everywhere.** These free sessions share mindful self-compassion as widely as "
+    "possible. We hope you bring the practices into daily life and share them with others.",
+    "**Pacific Time.** The schedule is set in US Pacific Time; the bot shows every session in your own "
+    "time. Sign up to get reminders and to hear about schedule changes — it also tells the "
+    "coordinators which sessions people value.",
+    "**When no teacher can come.** We do our best to have an experienced MSC teacher at every "
+    "session. When none is present, we sit together in silence for 10–20 minutes or listen to a "
+    "recording from the approved list — only those. You are also warmly invited to leave and use "
+    "the time for another self-compassionate activity offline.",
+    "**Nobody leads but a teacher.** To keep everyone safe, no participant leads the practice or a "
+    "discussion. The bot keeps the room quiet while it plays a recording or holds a silent sit.",
+    "**Your care comes first.** People join from many countries and cultures, with needs that "
+    "change from day to day. If a session is not what you need right now, or does not feel safe, "
+    "you may close up compassionately and leave — no blame, no explanation needed.",
+    "**Teachers** guide practices from the Mindful Self-Compassion course and practices related to "
+    "self-compassion only.",
+)
+
+SELF_CARE_TITLE = "Taking care of yourself"
+SELF_CARE_INTRO = (
+    "You are always free to leave a session, at any moment, without blame. Giving yourself what you "
+    "need is itself self-compassion. If it helps, you could spend the time offline:"
+)
+SELF_CARE_CLOSING = "Be gentle with yourself. You are welcome back any time."
+
+LINKS_TITLE = "Community and support"
+LINK_COMMUNITY = "Join the global MSC community: {url}"
+LINK_COORDINATORS = "Questions or concerns? Our volunteer coordinators are glad to hear from you: {url}"
+LINK_DONATE = (
+    "These sessions are free. If you wish and are able to, you can support the Center for Mindful "
+    "Self-Compassion with a gift of any amount: {url}"
+)
+LINK_SHARE = "Know someone who might welcome this? Please share the offering: {url}"
