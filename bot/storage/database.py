@@ -1,0 +1,274 @@
+"""The Database: opening the SQLite file, the single-instance lock, pragmas and migrations.
+
+Open it with `db = await Database.open(path)` or `async with Database.open(path) as db:`.
+The query methods come from the mixins in this package (series, people, records, deliveries);
+every write runs in `async with db.transaction():`, and a caller may wrap several calls in one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections.abc import Callable, Generator, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StorageError
+from bot.storage.deliveries import DeliveryQueries
+from bot.storage.migrator import Migration, load_migrations, split_statements
+from bot.storage.people import PeopleQueries
+from bot.storage.timestamps import utc_now
+
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "lock_path_for"]
+
+# How long a connection waits for another process's write lock before giving up.
+BUSY_TIMEOUT_MS = 5000
+# STRICT tables need 3.37; RETURNING needs 3.35.
+_MIN_SQLITE = (3, 37, 0)
+
+
+def lock_path_for(db_path: Path) -> Path:
+    """Return the single-instance lock file that sits beside a database file."""
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def _acquire_instance_lock(db_path: Path) -> int:
+    """Take the exclusive, non-blocking flock that keeps a second bot off the same database."""
+    lock_path = lock_path_for(db_path)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise StorageError(f"cannot create the lock file {lock_path}: {error.strerror}") from error
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise StorageError(
+            f"another Practice Circles instance is already using {db_path} (pid {holder}); "
+            "stop it before starting another, or give this one a different database path"
+        ) from None
+    # The pid is only for the message above; the flock itself is what excludes, and the kernel
+    # drops it when this process ends, however it ends.
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
+
+
+async def _connect(path: Path, *, query_only: bool) -> aiosqlite.Connection:
+    """Open one connection in autocommit mode (we issue BEGIN ourselves) with our pragmas."""
+    # isolation_level=None stops the sqlite3 module from opening transactions behind our back.
+    connection = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        connection.row_factory = sqlite3.Row
+        if not query_only:
+            # WAL is a property of the file; the reader inherits it and must not try to set it.
+            mode = await _pragma(connection, "journal_mode = WAL")
+            if str(mode).lower() != "wal":
+                raise StorageError(f"{path}: SQLite refused write-ahead logging (journal_mode is {mode})")
+        await connection.execute("PRAGMA foreign_keys = ON")
+        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
+        await connection.execute("PRAGMA synchronous = NORMAL")
+        if query_only:
+            await connection.execute("PRAGMA query_only = ON")
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
+async def _pragma(connection: aiosqlite.Connection, pragma: str) -> Any:
+    """Run a PRAGMA and return its single value."""
+    rows = list(await connection.execute_fetchall(f"PRAGMA {pragma}"))
+    return rows[0][0] if rows else None
+
+
+class Database(DeliveryQueries, PeopleQueries):
+    """A Practice Circles SQLite database; see the package docstring for the rules."""
+
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        clock: Callable[[], datetime],
+        lock_fd: int | None,
+    ) -> None:
+        super().__init__(path, writer, clock)
+        self._lock_fd = lock_fd
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        exclusive: bool = True,
+        migrate: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+        migrations: Sequence[Migration] | None = None,
+    ) -> _Opening:
+        """Open (creating folders and file as needed) and migrate a database; await it or `async with` it.
+
+        exclusive: take the single-instance lock (the bot); tools such as `check` pass False.
+        migrate: apply pending migrations; if False an out-of-date schema is refused.
+        clock: where "now" comes from (tests pass a fake); migrations: for tests only.
+        """
+        return _Opening(
+            Path(path), exclusive, migrate, clock, list(migrations) if migrations is not None else None
+        )
+
+    @classmethod
+    async def _open(
+        cls,
+        path: Path,
+        exclusive: bool,
+        migrate: bool,
+        clock: Callable[[], datetime],
+        migrations: list[Migration] | None,
+    ) -> Database:
+        """Do the work of open()."""
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise StorageError(
+                f"SQLite {sqlite3.sqlite_version} is too old; Practice Circles needs "
+                f"{'.'.join(map(str, _MIN_SQLITE))} or newer"
+            )
+        known = migrations if migrations is not None else load_migrations()
+        # Opening is a one-off start-up step, so these few blocking filesystem calls are acceptable.
+        path = path.expanduser().absolute()  # noqa: ASYNC240
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(f"cannot create the folder {path.parent}: {error.strerror}") from error
+        lock_fd = _acquire_instance_lock(path) if exclusive else None
+        db: Database | None = None
+        try:
+            writer = await _connect(path, query_only=False)
+            db = cls(path, writer, clock, lock_fd)
+            await db._migrate(known, apply=migrate)
+            db._reader = await _connect(path, query_only=True)
+            return db
+        except BaseException as error:
+            if db is not None:
+                await db.close()
+            elif lock_fd is not None:
+                os.close(lock_fd)
+            if isinstance(error, sqlite3.DatabaseError):
+                raise StorageError(
+                    f"{path} cannot be used as a Practice Circles database: {error}"
+                ) from error
+            raise
+
+    async def close(self) -> None:
+        """Wait for any running transaction, then close the connections and release the lock."""
+        if self._closed:
+            return
+        if self.in_transaction():
+            raise RuntimeError("close() called inside a transaction")
+        async with self._write_lock:
+            self._closed = True
+            try:
+                if self._reader is not None:
+                    await self._reader.close()
+                await self._writer.close()
+            finally:
+                if self._lock_fd is not None:
+                    os.close(self._lock_fd)
+                    self._lock_fd = None
+
+    async def __aenter__(self) -> Database:
+        """Use an open database as a context manager that closes it."""
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the database."""
+        await self.close()
+
+    async def schema_version(self) -> int:
+        """Return `PRAGMA user_version`: the number of the last migration applied."""
+        return int(await self._fetchvalue("PRAGMA user_version"))
+
+    async def _migrate(self, migrations: list[Migration], *, apply: bool) -> None:
+        """Apply pending migrations, each in its own transaction with its version bump."""
+        latest = migrations[-1].version if migrations else 0
+        current = await self.schema_version()
+        if current > latest:
+            raise StorageError(
+                f"{self.path}: this database was created by a newer Practice Circles (schema {current}); "
+                f"upgrade the bot (this version knows schema {latest})"
+            )
+        if current == latest:
+            return
+        if not apply:
+            raise StorageError(
+                f"{self.path} has schema {current} but this Practice Circles uses schema {latest}; "
+                "start the bot once to upgrade it"
+            )
+        for migration in migrations:
+            if migration.version <= current:
+                continue
+            async with self.transaction():
+                # Read again under the write lock: another process may have migrated meanwhile.
+                if await self.schema_version() >= migration.version:
+                    continue
+                for statement in split_statements(migration.sql):
+                    await self._write(statement)
+                await self._write(f"PRAGMA user_version = {int(migration.version)}")
+
+    async def pragmas(self) -> dict[str, Any]:
+        """Return the writer connection's journal_mode, foreign_keys, busy_timeout and synchronous."""
+        names = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        return {name: await _pragma(self._writer, name) for name in names}
+
+    async def schema_sql(self) -> list[str]:
+        """Return the CREATE statements of every table and index, in name order (for comparisons)."""
+        rows = await self._fetchall(
+            "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+        return [row["sql"] for row in rows]
+
+    async def integrity_check(self) -> list[str]:
+        """Run SQLite's integrity and foreign-key checks; return the problems found ([] means healthy)."""
+        problems = [row[0] for row in await self._fetchall("PRAGMA integrity_check")]
+        if problems == ["ok"]:
+            problems = []
+        for row in await self._fetchall("PRAGMA foreign_key_check"):
+            problems.append(f"row {row[1]} of table {row[0]} points at a missing row of {row[2]}")
+        return problems
+
+
+class _Opening:
+    """What Database.open returns: await it for a Database, or use it with `async with`."""
+
+    def __init__(
+        self,
+        path: Path,
+        exclusive: bool,
+        migrate: bool,
+        clock: Callable[[], datetime],
+        migrations: list[Migration] | None,
+    ) -> None:
+        self._args = (path, exclusive, migrate, clock, migrations)
+        self._db: Database | None = None
+
+    def __await__(self) -> Generator[Any, None, Database]:
+        """Open the database."""
+        return Database._open(*self._args).__await__()
+
+    async def __aenter__(self) -> Database:
+        """Open the database for the block."""
+        self._db = await Database._open(*self._args)
+        return self._db
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the database."""
+        if self._db is not None:
+            await self._db.close()
