@@ -61,3 +61,10 @@ LINK_DONATE = (
     "Self-Compassion with a gift of any amount: {url}"
 )
 LINK_SHARE = "Know someone who might welcome this? Please share the offering: {url}"
+
+# Error replies (the single error handler in bot.app uses these).
+NOT_ALLOWED = "Sorry — that action is for someone with a different role. Nothing was changed."
+UNEXPECTED_ERROR = (
+    "Something went wrong on our side and nothing was changed. If it keeps happening, please tell "
+    "a coordinator and quote reference {reference}."
+)

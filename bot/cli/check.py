@@ -1,16 +1,126 @@
-"""The `check` command (being built)."""
+"""`python -m bot check --config FILE`: is the configuration, recordings list and database usable?"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from bot.config import Config, load_config, load_token
+from bot.discord_endpoints import DiscordEndpoints
+from bot.errors import PracticeCirclesError
+from bot.recordings import load_recordings
+from bot.storage import Database
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report: what was checked, whether it is usable, and the detail."""
+
+    subject: str
+    usable: bool
+    detail: str
 
 
 def register(subparsers: Any) -> None:
     """Add the `check` command."""
-    parser = subparsers.add_parser("check", help="(being built)")
+    parser = subparsers.add_parser(
+        "check",
+        help="check the config, the approved recordings and the database (migrating it)",
+        description="Validate config.toml, recordings.yaml and the database, and print a report. "
+        "Exits 0 when everything is usable.",
+    )
+    parser.add_argument("--config", default="config.toml", type=Path, help="path to config.toml")
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
-    raise SystemExit("not built yet")
+    findings = asyncio.run(run_checks(args.config))
+    print(f"Practice Circles check of {args.config}")
+    for finding in findings:
+        mark = "ok " if finding.usable else "BAD"
+        for index, line in enumerate(finding.detail.splitlines() or [""]):
+            label = finding.subject if index == 0 else ""
+            print(f"  [{mark if index == 0 else '   '}] {label:<11} {line}")
+    usable = all(finding.usable for finding in findings)
+    print("Everything is usable." if usable else "Please fix the items marked BAD, then run check again.")
+    return 0 if usable else 1
+
+
+async def run_checks(config_path: Path, environ: dict[str, str] | None = None) -> list[Finding]:
+    """Check each part in turn; a part that cannot be checked because an earlier one failed says so."""
+    env = dict(os.environ) if environ is None else environ
+    findings: list[Finding] = []
+    config: Config | None = None
+    try:
+        config = load_config(config_path)
+        findings.append(Finding("config", True, _describe_config(config)))
+    except PracticeCirclesError as error:
+        findings.append(Finding("config", False, str(error)))
+
+    findings.append(_check_token(env))
+    findings.append(_check_endpoints(env))
+    if config is None:
+        findings.append(Finding("recordings", False, "not checked: the config must load first"))
+        findings.append(Finding("database", False, "not checked: the config must load first"))
+        return findings
+    findings.append(_check_recordings(config))
+    findings.append(await _check_database(config))
+    return findings
+
+
+def _describe_config(config: Config) -> str:
+    channels = len(config.channels.sessions)
+    return (
+        f"guild {config.guild.id}, {channels} session channel(s), grace {config.sessions.grace_minutes} min, "
+        f"reminders at {', '.join(str(m) for m in config.reminders.default_offsets_minutes)} min by default"
+    )
+
+
+def _check_token(env: dict[str, str]) -> Finding:
+    # The token itself is never printed; only whether one can be read.
+    if not env.get("DISCORD_TOKEN") and not env.get("DISCORD_TOKEN_FILE"):
+        detail = "not set (fine for `check` and the demo; `run` needs DISCORD_TOKEN or DISCORD_TOKEN_FILE)"
+        return Finding("token", True, detail)
+    try:
+        load_token(env)
+    except PracticeCirclesError as error:
+        return Finding("token", False, str(error))
+    return Finding("token", True, "present (not shown)")
+
+
+def _check_endpoints(env: dict[str, str]) -> Finding:
+    try:
+        endpoints = DiscordEndpoints.from_environ(env)
+    except PracticeCirclesError as error:
+        return Finding("endpoints", False, str(error))
+    if endpoints.is_production:
+        return Finding("endpoints", True, "production Discord")
+    return Finding("endpoints", True, f"overridden: {endpoints.api_base_url} / {endpoints.gateway_url}")
+
+
+def _check_recordings(config: Config) -> Finding:
+    try:
+        catalog = load_recordings(config.recordings.file)
+    except PracticeCirclesError as error:
+        return Finding("recordings", False, str(error))
+    lines = [f"{len(catalog)} approved in {catalog.path}"]
+    lines += [f"refused: {error}" for error in catalog.refused]
+    return Finding("recordings", not catalog.refused, "\n".join(lines))
+
+
+async def _check_database(config: Config) -> Finding:
+    try:
+        # Not exclusive: check may run beside the bot; migrating is safe under BEGIN IMMEDIATE.
+        async with Database.open(config.storage.database, exclusive=False) as db:
+            version = await db.schema_version()
+            problems = await db.integrity_check()
+    except PracticeCirclesError as error:
+        return Finding("database", False, str(error))
+    if problems:
+        detail = f"{config.storage.database}: integrity check failed: {problems[:3]}"
+        return Finding("database", False, detail)
+    return Finding("database", True, f"{config.storage.database}: schema {version}, integrity ok")

@@ -1,0 +1,123 @@
+"""The discord.py bot: wires the core to Discord and loads the cogs.
+
+Everything the bot knows lives in the core (`Core`); this module only connects it to Discord:
+intents, allowed mentions, the command tree with its single error handler, start-up work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import texts
+from bot.config import Config
+from bot.discord_endpoints import DiscordEndpoints
+from bot.errors import PracticeCirclesError
+from bot.recordings import RecordingCatalog
+from bot.storage import Database
+from bot.timers import Timers
+
+log = logging.getLogger(__name__)
+
+# The extensions loaded at start-up, in order.
+EXTENSIONS = ("cogs.care",)
+
+# Client-wide: nobody is pinged unless a message opts in, and @everyone / @here / roles never are,
+# whatever user-supplied text a message contains. Reminders and notices opt in to their users.
+SAFE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=False)
+
+
+def minimal_intents() -> discord.Intents:
+    """The gateway intents the features need, and no more (see docs/operations.md for why each)."""
+    intents = discord.Intents.none()
+    intents.guilds = True  # channels, roles and threads of the community's server
+    intents.members = True  # who holds the teacher/coordinator role; members in voice (privileged)
+    intents.voice_states = True  # who joins and leaves session channels: attendance, muting
+    intents.guild_scheduled_events = True  # members marking "Interested" on mirrored events
+    return intents
+
+
+def utc_now() -> dt.datetime:
+    """The current instant, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Core:
+    """The bot's core services, readable without Discord."""
+
+    config: Config
+    db: Database
+    recordings: RecordingCatalog
+    timers: Timers = field(default_factory=Timers)
+    clock: Callable[[], dt.datetime] = utc_now
+
+
+class PracticeCirclesTree(app_commands.CommandTree["PracticeCirclesBot"]):
+    """The command tree, with the one place where errors become replies."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Turn domain errors into kind ephemeral replies; log anything else with a reference id."""
+        await reply_to_error(interaction, error)
+
+
+async def reply_to_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Answer an interaction that failed: the domain message, or an apology with a reference id."""
+    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(cause, PracticeCirclesError):
+        message = cause.message
+    elif isinstance(cause, app_commands.CheckFailure):
+        message = texts.NOT_ALLOWED
+    else:
+        reference = secrets.token_hex(4)
+        log.error("unexpected error %s in interaction %s", reference, interaction.id, exc_info=cause)
+        message = texts.UNEXPECTED_ERROR.format(reference=reference)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver the error reply for interaction %s", interaction.id)
+
+
+class PracticeCirclesBot(commands.Bot):
+    """The Practice Circles bot: slash commands, buttons and timers over the core."""
+
+    def __init__(self, core: Core, *, endpoints: DiscordEndpoints | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=minimal_intents(),
+            allowed_mentions=SAFE_MENTIONS,
+            tree_cls=PracticeCirclesTree,
+            help_command=None,
+        )
+        self.core = core
+        self.endpoints = endpoints or DiscordEndpoints()
+        self.endpoints.apply(self)
+
+    @property
+    def guild_object(self) -> discord.Object:
+        """The community's guild, as configured."""
+        return discord.Object(id=self.core.config.guild.id)
+
+    async def setup_hook(self) -> None:
+        """Load the cogs, register the commands with the guild, start the timers."""
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        # Guild commands appear at once (global ones can take up to an hour to propagate).
+        self.tree.copy_global_to(guild=self.guild_object)
+        await self.tree.sync(guild=self.guild_object)
+        self.core.timers.start()
+
+    async def close(self) -> None:
+        """Stop the timers, then disconnect."""
+        self.core.timers.shutdown()
+        await super().close()
