@@ -32,6 +32,8 @@ CONVERT_TIMEOUT_SECONDS = 30 * 60
 # which can make ffmpeg open other files) is refused by ffmpeg itself.
 INPUT_FORMATS = "wav,w64,ogg,mp3,flac,mov,matroska,aiff,aac,caf"
 # A "scheme:" prefix makes ffmpeg pick a protocol (http:, concat:, pipe:, file:...); plain paths only.
+# How many packets frame_seconds looks at; they show the frame size used throughout.
+_FRAME_SAMPLE_PACKETS = 50
 _PROTOCOL_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
@@ -145,14 +147,16 @@ def frame_seconds(path: str | os.PathLike[str]) -> set[float]:
         [
             "ffprobe", "-v", "error",
             "-protocol_whitelist", "file", "-format_whitelist", INPUT_FORMATS,
-            "-select_streams", "a:0", "-read_intervals", "%+#50",
+            "-select_streams", "a:0", "-read_intervals", f"%+#{_FRAME_SAMPLE_PACKETS}",
             "-show_entries", "packet=duration_time", "-print_format", "json",
             _ffmpeg_url(source),
         ],
         "reading the file's packets with ffprobe", source.name, PROBE_TIMEOUT_SECONDS,
     )
     packets = json.loads(result.stdout).get("packets") or []
-    # The final packet of a file may be short; the first ones show the frame size used throughout.
+    if 1 < len(packets) < _FRAME_SAMPLE_PACKETS:
+        # The whole file was read: its final packet is trimmed by the end position, so it looks short.
+        packets = packets[:-1]
     return {round(seconds, 4) for p in packets if (seconds := _seconds(p.get("duration_time")))}
 
 

@@ -60,7 +60,9 @@ def test_tampered_recording_makes_check_fail(workspace: Path, capsys: pytest.Cap
     assert "Please fix the items marked BAD" in out
 
 
-def test_token_is_never_printed(workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_is_never_printed(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "MTIzNDU2Nzg5MDEyMzQ1Njc4.secret-token-value"
     monkeypatch.setenv("DISCORD_TOKEN", secret)
     assert main(["check", "--config", str(workspace / "config.toml")]) == 0
