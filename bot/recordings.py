@@ -246,18 +246,25 @@ class _RawEntry:
 def load_recordings(path: str | os.PathLike[str]) -> RecordingCatalog:
     """Read recordings.yaml and check every entry against its file; bad entries are refused, not fatal."""
     path = Path(path).absolute()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = _read(path)
+    if text is None:
         raise RecordingError("", (
             f"there is no approved-recordings list at {path}; create it by adding a recording with "
             f"`{ADD_COMMAND} FILE --title ... --kind ...`, or set [recordings] file in config.toml"
-        )) from None
+        ))
+    return _check_entries(path, _parse(text, path.name))
+
+
+def _read(path: Path) -> str | None:
+    """The list's text, or None when there is no such file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
     except UnicodeDecodeError:
         raise RecordingError("", f"{path} is not UTF-8 text; save it as UTF-8") from None
     except OSError as error:
         raise RecordingError("", f"cannot read {path}: {error.strerror}") from None
-    return _check_entries(path, _parse(text, path.name))
 
 
 def _parse(text: str, name: str) -> list[_RawEntry]:
@@ -446,7 +453,7 @@ def add_recording(
     """
     list_path = Path(recordings_path).absolute()
     base_dir = list_path.parent
-    old_text = list_path.read_text(encoding="utf-8") if list_path.exists() else None
+    old_text = _read(list_path)
     old_entries = _parse(old_text, list_path.name) if old_text is not None else []
 
     rid = recording_id if recording_id is not None else slugify(title)
