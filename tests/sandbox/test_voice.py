@@ -1,0 +1,664 @@
+"""The sandbox voice server against the real discord.py 2.7 voice stack, and its protocol edges.
+
+discord.py joins with `channel.connect()`, does the v8 handshake, IP discovery and SELECT_PROTOCOL,
+and plays an Ogg/Opus file; the server decrypts every packet and `Capture` says exactly what was
+sent and how it was paced. The main gateway is a stand-in (`LoopbackMainGateway`) that answers
+discord.py's op 4 the way Discord does, through discord.py's own event parsers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import struct
+import subprocess
+import wave
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+from discord.gateway import DiscordClientWebSocketResponse
+
+from bot.sandbox.capture import OPUS_SILENCE, ogg_opus_packets
+from bot.sandbox.voice import VoiceServer
+
+ME = 1_000
+GUILD = 10
+CHANNEL = 20
+STAGE = 21
+MAIN_SESSION = "main-gateway-session"
+
+
+def _have_audio_tools() -> bool:
+    opus_loaded = discord.opus.is_loaded() or discord.opus._load_default()
+    return bool(shutil.which("sox") and shutil.which("ffmpeg") and opus_loaded)
+
+
+needs_audio_tools = pytest.mark.skipif(not _have_audio_tools(), reason="needs sox, ffmpeg and libopus")
+
+
+# --- scaffolding -----------------------------------------------------------------------------
+
+
+def plain_ws_for_loopback(connect: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """discord.py always dials wss://{endpoint}; the loopback server speaks plain ws://."""
+
+    async def ws_connect(url: str, *, compress: int = 0) -> Any:
+        if url.startswith("wss://127.0.0.1"):
+            url = "ws://" + url[len("wss://") :]
+        return await connect(url, compress=compress)
+
+    return ws_connect
+
+
+class LoopbackMainGateway:
+    """Answers discord.py's op 4 like Discord's main gateway: VOICE_STATE_UPDATE, then VOICE_SERVER_UPDATE."""
+
+    def __init__(self, client: discord.Client, voice: VoiceServer) -> None:
+        self.client = client
+        self.voice = voice
+        self.requests: list[tuple[int, int | None]] = []
+        self.tokens = 0
+
+    async def voice_state(
+        self, guild_id: int, channel_id: int | None, self_mute: bool = False, self_deaf: bool = False
+    ) -> None:
+        """The method discord.py calls on its gateway; the answer arrives later, as over a network."""
+        self.requests.append((guild_id, channel_id))
+        asyncio.get_running_loop().call_soon(lambda: asyncio.create_task(self._answer(guild_id, channel_id)))
+
+    async def kick(self, guild_id: int = GUILD) -> None:
+        """A moderator disconnects the bot: its voice socket closes 4014 and its voice state empties."""
+        await self._answer(guild_id, None)
+
+    async def _answer(self, guild_id: int, channel_id: int | None) -> None:
+        state = self.client._connection
+        if channel_id is None:
+            await self.voice.disconnect(ME, guild_id)
+        else:
+            self.tokens += 1
+            token = f"voice-token-{self.tokens}"
+            self.voice.expect(guild_id, channel_id, ME, MAIN_SESSION, token)
+        state.parse_voice_state_update(
+            {
+                "guild_id": str(guild_id),
+                "channel_id": None if channel_id is None else str(channel_id),
+                "user_id": str(ME),
+                "session_id": MAIN_SESSION,
+                "deaf": False,
+                "mute": False,
+                "self_deaf": False,
+                "self_mute": False,
+                "self_video": False,
+                "suppress": False,
+                "request_to_speak_timestamp": None,
+            }
+        )
+        if channel_id is not None:
+            state.parse_voice_server_update(
+                {"token": token, "guild_id": str(guild_id), "endpoint": self.voice.endpoint}
+            )
+
+
+def _guild_payload() -> dict[str, Any]:
+    me = {"id": str(ME), "username": "practice-circles", "discriminator": "0", "avatar": None, "bot": True}
+    channel = {"guild_id": str(GUILD), "position": 0, "permission_overwrites": [], "parent_id": None}
+    return {
+        "id": str(GUILD),
+        "name": "Practice Circles",
+        "owner_id": "1",
+        "roles": [{"id": str(GUILD), "name": "@everyone", "permissions": "0", "position": 0}],
+        "members": [
+            {
+                "user": me,
+                "roles": [],
+                "joined_at": "2024-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            }
+        ],
+        "channels": [
+            {
+                **channel,
+                "id": str(CHANNEL),
+                "type": 2,
+                "name": "Practice room",
+                "bitrate": 64000,
+                "user_limit": 0,
+            },
+            {**channel, "id": str(STAGE), "type": 13, "name": "Stage", "bitrate": 64000, "user_limit": 0},
+        ],
+        "voice_states": [],
+    }
+
+
+@pytest.fixture
+async def voice() -> AsyncIterator[VoiceServer]:
+    server = VoiceServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def client(voice: VoiceServer) -> AsyncIterator[discord.Client]:
+    client = discord.Client(intents=discord.Intents.default())
+    await client._async_setup_hook()  # what login() does first: bind the client to the running loop
+    state = client._connection
+    data = _guild_payload()
+    state.user = discord.ClientUser(state=state, data=data["members"][0]["user"])
+    state._add_guild_from_data(data)
+    client.ws = LoopbackMainGateway(client, voice)  # type: ignore[assignment]
+    session = aiohttp.ClientSession(ws_response_class=DiscordClientWebSocketResponse)
+
+    async def connect(url: str, *, compress: int = 0) -> aiohttp.ClientWebSocketResponse:
+        return await session.ws_connect(url, compress=compress, autoclose=False, max_msg_size=0)
+
+    client.http.ws_connect = plain_ws_for_loopback(connect)  # type: ignore[method-assign]
+    yield client
+    for voice_client in list(client.voice_clients):
+        await voice_client.disconnect(force=True)
+    await session.close()
+
+
+@pytest.fixture
+def main_gateway(client: discord.Client) -> LoopbackMainGateway:
+    assert isinstance(client.ws, LoopbackMainGateway)
+    return client.ws
+
+
+def make_opus(path: Path, seconds: float, frequency: int = 440) -> Path:
+    """A tone made with sox, encoded once with ffmpeg's libopus at 48 kHz stereo."""
+    wav = path.with_suffix(".wav")
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "48000",
+            "-c",
+            "2",
+            "-b",
+            "16",
+            str(wav),
+            "synth",
+            str(seconds),
+            "sine",
+            str(frequency),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(wav),
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "96k",
+            "-ar",
+            "48000",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+class OggPassthrough(discord.AudioSource):
+    """Plays an Ogg/Opus file's audio packets as they are: no decode, no re-encode."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        self._packets = discord.oggparse.OggStream(self._file).iter_packets()
+        next(self._packets)  # OpusHead
+        next(self._packets)  # OpusTags
+
+    def read(self) -> bytes:
+        return next(self._packets, b"")
+
+    def is_opus(self) -> bool:
+        return True
+
+    def cleanup(self) -> None:
+        self._file.close()
+
+
+async def play_to_end(voice_client: discord.VoiceClient, source: discord.AudioSource) -> None:
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[Exception | None] = loop.create_future()
+    voice_client.play(source, after=lambda error: loop.call_soon_threadsafe(finished.set_result, error))
+    error = await asyncio.wait_for(finished, timeout=30)
+    assert error is None
+
+
+# --- end to end with discord.py --------------------------------------------------------------
+
+
+async def connect(
+    client: discord.Client, voice: VoiceServer, channel_id: int = CHANNEL
+) -> discord.VoiceClient:
+    channel = client.get_channel(channel_id)
+    assert isinstance(channel, discord.VoiceChannel | discord.StageChannel)
+    voice_client = await channel.connect(timeout=10)
+    assert isinstance(voice_client, discord.VoiceClient)
+    await voice.wait_for_connection(ME)
+    return voice_client
+
+
+@needs_audio_tools
+async def test_played_file_arrives_packet_for_packet_paced_at_20_ms(
+    client: discord.Client, voice: VoiceServer, tmp_path: Path
+) -> None:
+    recording = make_opus(tmp_path / "tone.opus", 3.0)
+    expected = ogg_opus_packets(recording)
+    voice_client = await connect(client, voice)
+    assert voice.session(ME).mode == "aead_xchacha20_poly1305_rtpsize"  # type: ignore[union-attr]
+
+    await play_to_end(voice_client, OggPassthrough(recording))
+    await voice.capture.wait_for_frames(len(expected) + 5, user_id=ME)
+
+    capture = voice.capture
+    assert capture.opus_packets(ME, CHANNEL, strip_silence_tail=True) == expected
+    assert [frame.opus for frame in capture.silence_tail(ME)] == [OPUS_SILENCE] * 5
+    frames = capture.frames(ME)
+    assert [frame.sequence for frame in frames] == list(
+        range(frames[0].sequence, frames[0].sequence + len(frames))
+    )
+    assert all(
+        later.timestamp - earlier.timestamp == 960 for earlier, later in zip(frames, frames[1:], strict=False)
+    )
+    assert [frame.nonce for frame in frames] == list(range(len(frames)))  # a fresh counter, never reused
+    gaps = capture.gaps_ms(ME)
+    mean = capture.mean_gap_ms(ME)
+    steady = gaps[1:]
+    print(
+        f"pacing: {len(gaps)} gaps, mean {mean:.3f} ms, first {gaps[0]:.2f} ms, then mean"
+        f" {sum(steady) / len(steady):.3f} min {min(steady):.2f} max {max(steady):.2f}"
+    )
+    assert abs(mean - 20.0) <= 2.0
+    seconds = capture.to_wav(tmp_path / "heard.wav", ME, strip_silence_tail=True)
+    with wave.open(str(tmp_path / "heard.wav")) as heard:
+        assert (heard.getframerate(), heard.getnchannels(), heard.getsampwidth()) == (48000, 2, 2)
+        assert heard.getnframes() == len(expected) * 960
+    assert abs(seconds - 3.0) <= 0.1
+    assert capture.rejected == []
+    await voice.wait_for_speaking(ME, 0)  # the player announces the end of speech
+
+
+@needs_audio_tools
+async def test_ip_discovery_reply_is_what_discord_py_reads(
+    client: discord.Client, voice: VoiceServer
+) -> None:
+    voice_client = await connect(client, voice)
+    state = voice_client._connection
+    local_port = state.socket.getsockname()[1]
+    assert (state.ip, state.port) == ("127.0.0.1", local_port)  # parsed by discord.py's discover_ip
+    session = voice.session(ME)
+    assert session is not None
+    assert voice.discoveries == [(session.ssrc, ("127.0.0.1", local_port))]
+    assert session.client_address == ("127.0.0.1", local_port)  # what it then announced in SELECT_PROTOCOL
+    assert (state.endpoint_ip, state.voice_port) == voice.udp_address
+
+
+@needs_audio_tools
+async def test_ffmpeg_opus_audio_copy_sends_the_ogg_headers_as_voice_frames(
+    client: discord.Client, voice: VoiceServer, tmp_path: Path
+) -> None:
+    """discord.py 2.7's FFmpegOpusAudio relays every Ogg packet, OpusHead and OpusTags included."""
+    recording = make_opus(tmp_path / "short.opus", 0.4)
+    expected = ogg_opus_packets(recording)
+    voice_client = await connect(client, voice)
+    await play_to_end(voice_client, discord.FFmpegOpusAudio(str(recording), codec="copy"))
+    await voice.capture.wait_for_frames(len(expected) + 2 + 5, user_id=ME)
+    sent = voice.capture.opus_packets(ME, strip_silence_tail=True)
+    assert sent[0].startswith(b"OpusHead") and sent[1].startswith(b"OpusTags")
+    assert sent[2:] == expected
+
+
+@needs_audio_tools
+async def test_stage_channel_audio_is_captured_under_that_channel(
+    client: discord.Client, voice: VoiceServer, tmp_path: Path
+) -> None:
+    recording = make_opus(tmp_path / "stage.opus", 0.2)
+    voice_client = await connect(client, voice, STAGE)
+    await play_to_end(voice_client, OggPassthrough(recording))
+    frames = await voice.capture.wait_for_frames(len(ogg_opus_packets(recording)) + 5, user_id=ME)
+    assert {frame.channel_id for frame in frames} == {STAGE}
+    assert voice.capture.frames(ME, CHANNEL) == []
+
+
+@needs_audio_tools
+async def test_packets_under_a_key_the_server_did_not_give_are_rejected(
+    client: discord.Client, voice: VoiceServer, tmp_path: Path
+) -> None:
+    recording = make_opus(tmp_path / "short.opus", 0.2)
+    count = len(ogg_opus_packets(recording)) + 5
+    voice_client = await connect(client, voice)
+    session = voice.session(ME)
+    assert session is not None
+    session.secret_key = bytes(32)  # the server now expects another key than the one it handed out
+    await play_to_end(voice_client, OggPassthrough(recording))
+    assert await voice.capture.wait_for_rejected(count, "auth") == count
+    assert voice.capture.frames() == []
+    assert {item.ssrc for item in voice.capture.rejected} == {session.ssrc}
+
+
+@needs_audio_tools
+async def test_discord_py_resume_payload_is_accepted_and_audio_continues(
+    client: discord.Client, voice: VoiceServer, tmp_path: Path
+) -> None:
+    """discord.py's own RESUME (op 7 with v8 seq_ack) gets RESUMED; the same SSRC and key keep working."""
+    recording = make_opus(tmp_path / "short.opus", 0.2)
+    voice_client = await connect(client, voice)
+    state = voice_client._connection
+    session = voice.session(ME)
+    assert session is not None
+    poller = state._runner
+    assert poller is not None
+    # Stop discord.py's own reconnect logic from racing us: it would re-join through op 4 instead.
+    poller.cancel()
+    old_ws = state.ws
+    seq_ack = old_ws.seq_ack
+    assert seq_ack == session.seq  # it saw SESSION_DESCRIPTION's number
+    assert await voice.crash(ME)
+    resumed_ws = await discord.gateway.DiscordVoiceWebSocket.from_connection_state(
+        state, resume=True, seq_ack=seq_ack
+    )
+    await resumed_ws.poll_event()
+    assert voice.received[-1].op == 7 and voice.received[-1].data["seq_ack"] == seq_ack
+    assert session.resumes == 1 and session.attached and voice.session(ME) is session
+    state.ws = resumed_ws
+
+    await play_to_end(voice_client, OggPassthrough(recording))
+    frames = await voice.capture.wait_for_frames(len(ogg_opus_packets(recording)) + 5, user_id=ME)
+    assert {frame.ssrc for frame in frames} == {session.ssrc}
+    await resumed_ws.close()
+
+
+@needs_audio_tools
+async def test_kick_closes_4014_and_discord_py_leaves(
+    client: discord.Client, voice: VoiceServer, main_gateway: LoopbackMainGateway
+) -> None:
+    voice_client = await connect(client, voice)
+    poller = voice_client._connection._runner
+    assert poller is not None
+    await main_gateway.kick()
+    await asyncio.wait_for(poller, timeout=5)  # discord.py's websocket loop ends instead of reconnecting
+    assert not voice_client.is_connected()
+    assert client.voice_clients == []
+    assert voice.session(ME) is None
+    assert main_gateway.requests[0] == (GUILD, CHANNEL)
+    assert all(channel is None for _, channel in main_gateway.requests[1:])  # it left, never re-joined
+
+
+# --- protocol edges with a scripted client ---------------------------------------------------
+
+
+class ScriptedVoiceClient:
+    """Speaks the voice gateway by hand, for the cases discord.py never produces."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.ssrc = 0
+        self.key = b""
+        self.last_seq = -1
+        self.pending: list[dict[str, Any]] = []  # messages skipped while waiting for another op
+
+    async def send(self, op: int, data: Any) -> None:
+        await self.ws.send_json({"op": op, "d": data})
+
+    async def receive(self) -> dict[str, Any]:
+        message = await self.ws.receive(timeout=5)
+        assert message.type is aiohttp.WSMsgType.TEXT, f"expected a message, got {message}"
+        payload: dict[str, Any] = json.loads(message.data)
+        self.last_seq = payload.get("seq", self.last_seq)
+        return payload
+
+    async def receive_op(self, op: int) -> dict[str, Any]:
+        """The next message with this op; others received meanwhile go to `pending`."""
+        while (message := await self.receive())["op"] != op:
+            self.pending.append(message)
+        return message
+
+    async def close_code(self) -> int | None:
+        """Read until the server closes; return its close code."""
+        while True:
+            message = await self.ws.receive(timeout=5)
+            if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+                return self.ws.close_code
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def open_voice(
+    http: aiohttp.ClientSession, voice: VoiceServer, version: int = 8
+) -> ScriptedVoiceClient:
+    return ScriptedVoiceClient(await http.ws_connect(f"ws://{voice.endpoint}/?v={version}"))
+
+
+def identify(user_id: int, token: str = "token", session_id: str = "session") -> dict[str, Any]:  # noqa: S107
+    return {"server_id": str(GUILD), "user_id": str(user_id), "session_id": session_id, "token": token}
+
+
+async def join(
+    http: aiohttp.ClientSession, voice: VoiceServer, user_id: int, channel_id: int = CHANNEL
+) -> ScriptedVoiceClient:
+    """Authorise, connect, IDENTIFY, and SELECT_PROTOCOL, up to SESSION_DESCRIPTION."""
+    voice.expect(GUILD, channel_id, user_id, "session", "token")
+    client = await open_voice(http, voice)
+    assert (await client.receive())["op"] == 8
+    await client.send(0, identify(user_id))
+    ready = await client.receive()
+    assert ready["op"] == 2 and "seq" not in ready
+    client.ssrc = ready["d"]["ssrc"]
+    assert (ready["d"]["ip"], ready["d"]["port"]) == voice.udp_address
+    assert "aead_xchacha20_poly1305_rtpsize" in ready["d"]["modes"]
+    await client.send(
+        1, {"protocol": "udp", "data": {"address": "127.0.0.1", "port": 9, "mode": ready["d"]["modes"][0]}}
+    )
+    description = await client.receive_op(4)
+    client.key = bytes(description["d"]["secret_key"])
+    return client
+
+
+async def test_hello_comes_first_with_the_heartbeat_interval(http: aiohttp.ClientSession) -> None:
+    server = VoiceServer(heartbeat_interval_ms=5000)
+    await server.start()
+    try:
+        client = await open_voice(http, server)
+        assert await client.receive() == {"op": 8, "d": {"heartbeat_interval": 5000}}
+    finally:
+        await server.stop()
+
+
+async def test_session_description_is_numbered_and_heartbeats_acked_with_t(
+    http: aiohttp.ClientSession, voice: VoiceServer
+) -> None:
+    client = await join(http, voice, 1)
+    assert client.last_seq == 1
+    assert len(client.key) == 32
+    await client.send(3, {"t": 1501184119561, "seq_ack": client.last_seq})
+    assert await client.receive() == {"op": 6, "d": {"t": 1501184119561}}
+    session = voice.session(1)
+    assert session is not None and session.seq_ack == 1 and session.heartbeats == 1
+    assert not session.buffer  # acknowledged messages are no longer kept for resume
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (identify(1, token="wrong"), 4004),
+        (identify(1, session_id="other"), 4006),
+        (identify(2), 4004),  # nobody announced this user
+        ({"server_id": str(GUILD)}, 4002),
+    ],
+)
+async def test_identify_is_checked_like_discord(
+    http: aiohttp.ClientSession, voice: VoiceServer, payload: dict[str, Any], code: int
+) -> None:
+    voice.expect(GUILD, CHANNEL, 1, "session", "token")
+    client = await open_voice(http, voice)
+    await client.receive()
+    await client.send(0, payload)
+    assert await client.close_code() == code
+
+
+@pytest.mark.parametrize(
+    ("op", "data", "code"),
+    [
+        (
+            1,
+            {"protocol": "udp", "data": {"address": "127.0.0.1", "port": 9, "mode": "xsalsa20_poly1305"}},
+            4016,
+        ),
+        (1, {"protocol": "webrtc", "data": {}}, 4012),
+        (0, identify(1), 4005),
+        (42, {}, 4001),
+    ],
+)
+async def test_bad_requests_after_identify_close_with_discords_codes(
+    http: aiohttp.ClientSession, voice: VoiceServer, op: int, data: dict[str, Any], code: int
+) -> None:
+    voice.expect(GUILD, CHANNEL, 1, "session", "token")
+    client = await open_voice(http, voice)
+    await client.receive()
+    await client.send(0, identify(1))
+    await client.receive()
+    await client.send(op, data)
+    assert await client.close_code() == code
+
+
+async def test_before_identify_only_identify_resume_or_heartbeat(
+    http: aiohttp.ClientSession, voice: VoiceServer
+) -> None:
+    client = await open_voice(http, voice)
+    await client.receive()
+    await client.send(5, {"speaking": 1, "delay": 0, "ssrc": 1})
+    assert await client.close_code() == 4003
+    garbled = await open_voice(http, voice)
+    await garbled.receive()
+    await garbled.ws.send_str("{not json")
+    assert await garbled.close_code() == 4002
+    old = await open_voice(http, voice, version=4)
+    assert await old.close_code() == 4020
+
+
+async def test_missed_heartbeats_end_the_session(http: aiohttp.ClientSession) -> None:
+    server = VoiceServer(heartbeat_interval_ms=100)
+    await server.start()
+    try:
+        server.expect(GUILD, CHANNEL, 1, "session", "token")
+        client = await open_voice(http, server)
+        await client.receive()
+        await client.send(0, identify(1))
+        await client.receive()
+        assert await client.close_code() == 4009
+        assert server.session(1) is None
+    finally:
+        await server.stop()
+
+
+async def test_peers_hear_joins_speaking_and_disconnects(
+    http: aiohttp.ClientSession, voice: VoiceServer
+) -> None:
+    first = await join(http, voice, 1)
+    second = await join(http, voice, 2)
+    assert (await first.receive())["d"] == {"user_ids": ["2"]}
+    assert [(message["op"], message["d"]) for message in second.pending] == [(11, {"user_ids": ["1"]})]
+    await second.send(5, {"speaking": 1, "delay": 0, "ssrc": second.ssrc})
+    relayed = await first.receive()
+    assert relayed["op"] == 5 and relayed["d"] == {"user_id": "2", "ssrc": second.ssrc, "speaking": 1}
+    assert relayed["seq"] == first.last_seq == 3
+    await voice.wait_for_speaking(2, 1)
+    assert await voice.disconnect(2)
+    assert await second.close_code() == 4014
+    assert (await first.receive())["d"] == {"user_id": "2"}
+    assert not await voice.disconnect(2)
+
+
+async def test_resume_redelivers_what_was_missed(http: aiohttp.ClientSession, voice: VoiceServer) -> None:
+    first = await join(http, voice, 1)
+    second = await join(http, voice, 2)
+    await first.receive()  # CLIENTS_CONNECT for user 2: seq 2
+    seen = first.last_seq
+    assert await voice.crash(1)
+    assert await first.close_code() == 4015
+    await second.send(5, {"speaking": 1, "delay": 0, "ssrc": second.ssrc})  # happens while 1 is away
+    await voice.wait_until(lambda: True if voice.session(1).seq == 3 else None)  # type: ignore[union-attr]
+
+    back = await open_voice(http, voice)
+    await back.receive()
+    await back.send(7, {"server_id": str(GUILD), "session_id": "session", "token": "token", "seq_ack": seen})
+    assert await back.receive() == {"op": 9, "d": None}
+    missed = await back.receive()
+    assert missed["seq"] == 3 and missed["d"]["user_id"] == "2"
+    assert voice.session(1).resumes == 1  # type: ignore[union-attr]
+    await back.send(3, {"t": 1, "seq_ack": back.last_seq})
+    assert (await back.receive())["op"] == 6
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [({"token": "wrong"}, 4006), ({"session_id": "unknown"}, 4006), ({"seq_ack": 0}, 4006)],
+)
+async def test_resume_refused_when_session_token_or_buffer_do_not_match(
+    http: aiohttp.ClientSession, voice: VoiceServer, change: dict[str, Any], code: int
+) -> None:
+    client = await join(http, voice, 1)
+    await client.send(3, {"t": 1, "seq_ack": client.last_seq})  # acknowledges (and so drops) seq 1
+    await client.receive()
+    await voice.crash(1)
+    back = await open_voice(http, voice)
+    await back.receive()
+    resume = {"server_id": str(GUILD), "session_id": "session", "token": "token", "seq_ack": 1, **change}
+    await back.send(7, resume)
+    assert await back.close_code() == code
+
+
+# --- UDP -------------------------------------------------------------------------------------
+
+
+async def udp_exchange(voice: VoiceServer, datagram: bytes, expect_reply: bool) -> bytes | None:
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.connect(voice.udp_address)
+        await loop.sock_sendall(sock, datagram)
+        if not expect_reply:
+            return None
+        return await asyncio.wait_for(loop.sock_recv(sock, 2048), timeout=5)
+
+
+async def test_ip_discovery_answers_74_byte_requests_for_known_ssrcs(
+    http: aiohttp.ClientSession, voice: VoiceServer
+) -> None:
+    client = await join(http, voice, 1)
+    request = struct.pack(">HHI64sH", 1, 70, client.ssrc, b"", 0)
+    reply = await udp_exchange(voice, request, expect_reply=True)
+    assert reply is not None and len(reply) == 74 and reply[1] == 0x02
+    assert struct.unpack_from(">HHI", reply) == (2, 70, client.ssrc)
+    address = reply[8 : reply.index(0, 8)].decode("ascii")
+    port = struct.unpack_from(">H", reply, 72)[0]
+    assert (address, port) == voice.discoveries[0][1]
+
+    await udp_exchange(voice, request[:70], expect_reply=False)  # the pre-2023 70-byte form
+    await udp_exchange(voice, struct.pack(">HHI64sH", 1, 70, 999_999, b"", 0), expect_reply=False)
+    await voice.capture.wait_for_rejected(2)
+    assert [item.reason for item in voice.capture.rejected] == ["malformed", "unknown_ssrc"]
