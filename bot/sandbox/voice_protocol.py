@@ -167,12 +167,12 @@ class OpenedPacket:
 
 
 def open_xchacha20_rtpsize(packet: bytes, secret_key: bytes) -> OpenedPacket:
-    """Authenticate and decrypt an `aead_xchacha20_poly1305_rtpsize` packet; ForgedPacket if it fails.
-
-    Layout (what discord.py's `_encrypt_aead_xchacha20_poly1305_rtpsize` writes): clear RTP
-    header, which is also the AEAD additional data; ciphertext with its 16-byte tag; then the
-    4-byte big-endian nonce counter, which is the start of a 24-byte nonce otherwise zero.
-    """
+    """Authenticate and decrypt an `aead_xchacha20_poly1305_rtpsize` packet; ForgedPacket if it fails."""
+    # Layout, as discord.py's `_encrypt_aead_xchacha20_poly1305_rtpsize` writes it: the clear RTP
+    # header, which is also the AEAD additional data; the ciphertext with its 16-byte tag; then the
+    # 4-byte big-endian nonce counter, which is the start of a 24-byte nonce that is otherwise zero.
+    # nacl insists on bytes (and reports a bytearray as a CryptoError, which would read as forgery).
+    packet, secret_key = bytes(packet), bytes(secret_key)
     header = parse_rtp_header(packet)
     if len(packet) < header.size + AEAD_TAG + NONCE_SUFFIX:
         raise MalformedPacket("packet too short for tag and nonce")
@@ -201,10 +201,8 @@ class DiscoveryRequest:
 
 
 def parse_ip_discovery_request(datagram: bytes) -> DiscoveryRequest | None:
-    """Return the request if `datagram` is a 74-byte IP discovery request, else None.
-
-    Discord stopped answering the old 70-byte form in March 2023, so only 74 bytes count.
-    """
+    """Return the request if `datagram` is a 74-byte IP discovery request, else None."""
+    # Discord stopped answering the old 70-byte form in March 2023, so only 74 bytes count.
     if len(datagram) != IP_DISCOVERY_SIZE:
         return None
     kind, length, ssrc, _address, _port = _IP_DISCOVERY.unpack(datagram)

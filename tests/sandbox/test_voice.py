@@ -23,9 +23,17 @@ import aiohttp
 import discord
 import pytest
 from discord.gateway import DiscordClientWebSocketResponse
+from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
 
 from bot.sandbox.capture import OPUS_SILENCE, ogg_opus_packets
 from bot.sandbox.voice import VoiceServer
+from bot.sandbox.voice_protocol import (
+    ForgedPacket,
+    MalformedPacket,
+    open_xchacha20_rtpsize,
+    parse_ip_discovery_response,
+    parse_rtp_header,
+)
 
 ME = 1_000
 GUILD = 10
@@ -662,3 +670,80 @@ async def test_ip_discovery_answers_74_byte_requests_for_known_ssrcs(
     await udp_exchange(voice, struct.pack(">HHI64sH", 1, 70, 999_999, b"", 0), expect_reply=False)
     await voice.capture.wait_for_rejected(2)
     assert [item.reason for item in voice.capture.rejected] == ["malformed", "unknown_ssrc"]
+
+
+# --- transport decryption, against discord.py's own packet builder ---------------------------
+
+
+def discord_py_packets(key: bytes, payloads: list[bytes], ssrc: int = 4321) -> list[bytes]:
+    """Voice packets exactly as discord.py's VoiceClient forms them (its real methods, no socket)."""
+    sender = object.__new__(discord.VoiceClient)  # skip __init__: no client, no connection
+    sender._connection = type(  # type: ignore[assignment]
+        "Connection",
+        (),
+        {
+            "dave_session": None,
+            "can_encrypt": False,
+            "ssrc": ssrc,
+            "secret_key": list(key),
+            "mode": "aead_xchacha20_poly1305_rtpsize",
+        },
+    )()
+    sender.sequence, sender.timestamp, sender._incr_nonce = 65_534, 4_294_966_000, 0
+    packets = []
+    for payload in payloads:
+        packets.append(sender._get_voice_packet(payload))
+        sender.checked_add("sequence", 1, 65535)  # what send_audio_packet does around each packet
+        sender.checked_add("timestamp", 960, 4294967295)
+    return packets
+
+
+def test_discord_py_packets_decrypt_with_header_fields_and_nonce_counter() -> None:
+    key = bytes(range(32))
+    packets = discord_py_packets(key, [b"first", b"second", b"third"])
+    opened = [open_xchacha20_rtpsize(packet, key) for packet in packets]
+    assert [item.payload for item in opened] == [b"first", b"second", b"third"]
+    assert [item.nonce for item in opened] == [0, 1, 2]
+    header = opened[0].header
+    assert (header.version, header.payload_type, header.ssrc, header.size) == (2, 0x78, 4321, 12)
+    assert [item.header.sequence for item in opened] == [65534, 65535, 0]  # wraps like RTP
+    assert [item.header.timestamp for item in opened] == [4_294_966_000, 4_294_966_960, 0]
+
+
+@pytest.mark.parametrize("offset", [1, 5, 14, -1])  # header (AAD), header, ciphertext, nonce
+def test_any_altered_byte_fails_authentication(offset: int) -> None:
+    key = bytes(range(32))
+    packet = bytearray(discord_py_packets(key, [b"opus bytes"])[0])
+    packet[offset] ^= 0x01
+    with pytest.raises(ForgedPacket):
+        open_xchacha20_rtpsize(bytes(packet), key)
+
+
+def test_wrong_key_and_short_packets_are_refused() -> None:
+    packet = discord_py_packets(bytes(range(32)), [b"opus bytes"])[0]
+    with pytest.raises(ForgedPacket):
+        open_xchacha20_rtpsize(packet, bytes(32))
+    with pytest.raises(MalformedPacket):
+        open_xchacha20_rtpsize(packet[: 12 + 16 + 3], bytes(range(32)))
+
+
+def test_csrcs_and_extension_preamble_stay_clear_and_the_extension_body_is_dropped() -> None:
+    """rtpsize modes treat CSRCs and the 4-byte extension preamble as header, like SRTP (RFC 3711)."""
+    key = bytes(range(32))
+    header = bytes([0x80 | 0x10 | 0x01, 0x78]) + (7).to_bytes(2, "big") + (960).to_bytes(4, "big")
+    header += (55).to_bytes(4, "big") + (99).to_bytes(4, "big") + bytes([0xBE, 0xDE, 0x00, 0x01])
+    nonce = (3).to_bytes(4, "big")
+    body = bytes([0x10, 0xAA, 0x00, 0x00]) + b"opus"  # one 32-bit word of extension, then the payload
+    sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(body, header, nonce + bytes(20), key)
+    opened = open_xchacha20_rtpsize(header + sealed + nonce, key)
+    assert opened.payload == b"opus"
+    assert (opened.header.csrc_count, opened.header.extension, opened.header.size) == (1, True, 20)
+    assert parse_rtp_header(header + sealed + nonce).ssrc == 55
+
+
+def test_ip_discovery_reply_layout() -> None:
+    from bot.sandbox.voice_protocol import ip_discovery_response
+
+    reply = ip_discovery_response(77, "127.0.0.1", 50_000)
+    assert len(reply) == 74 and reply[:4] == bytes([0, 2, 0, 70])
+    assert parse_ip_discovery_response(reply) == (77, "127.0.0.1", 50_000)
