@@ -17,10 +17,10 @@ Choices, and where this deliberately differs from the letter of the spec:
 * Query values arrive as strings and are read by the parameter's schema: integers and numbers
   are parsed, booleans accept true/false/1/0 (discord.py sends 1/0), arrays accept a repeated
   parameter or one comma-separated value (discord.py joins `sku_ids` with commas).
-* `format` is asserted for date-time, uri (must have a scheme), int32 and int64 (ranges); other
-  formats are annotations only. date-time is RFC 3339 except that the offset may be missing:
-  Discord reads such a time as UTC and discord.py itself sends one (`utcnow().isoformat()` for
-  `request_to_speak_timestamp`).
+* `format` is asserted for date-time, uri (must have a scheme), snowflake (must fit 64 bits),
+  int32 and int64 (ranges); other formats are annotations only. date-time is RFC 3339 except
+  that the offset may be missing: Discord reads such a time as UTC and discord.py itself sends
+  one (`utcnow().isoformat()` for `request_to_speak_timestamp`).
 * multipart/form-data bodies are given as a mapping of part name to value (str for text parts,
   bytes for files). The object validated is the non-`payload_json` parts (files as a placeholder
   string) overlaid with the parsed `payload_json`, against the schema the spec gives for
@@ -105,6 +105,13 @@ def _is_uri(instance: object) -> bool:
     return not isinstance(instance, str) or bool(urlsplit(instance).scheme)
 
 
+def _is_snowflake(instance: object) -> bool:
+    """A snowflake is an unsigned 64-bit integer (the pattern alone allows any length)."""
+    if isinstance(instance, str) and instance.isdigit():
+        return int(instance) <= _UINT64_MAX
+    return True
+
+
 def _int_range(bits: int) -> Any:
     """A format check that an integer fits a signed integer of the given width."""
     low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
@@ -122,6 +129,7 @@ def _format_checker() -> FormatChecker:
     checker = FormatChecker(formats=())
     checker.checks("date-time")(_is_date_time)
     checker.checks("uri")(_is_uri)
+    checker.checks("snowflake")(_is_snowflake)
     checker.checks("int32")(_int_range(32))
     checker.checks("int64")(_int_range(64))
     return checker
@@ -728,6 +736,7 @@ _FORMAT_WORDS = {
     "uri": "a URI with a scheme",
     "int32": "within the 32-bit integer range",
     "int64": "within the 64-bit integer range",
+    "snowflake": "a snowflake (too large for 64 bits)",
 }
 
 

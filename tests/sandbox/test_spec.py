@@ -392,6 +392,13 @@ MESSAGES = f"/channels/{CHANNEL}/messages"
         ),
         ("GET", f"/guilds/{GUILD}/members/search", {}, None, "query.query: required parameter is missing"),
         ("GET", "/channels/general/messages", {}, None, "path.channel_id: 'general' does not match"),
+        (
+            "GET",
+            f"/channels/{2**64}/messages",
+            {},
+            None,
+            "path.channel_id: '18446744073709551616' is not a snowflake",
+        ),
         ("GET", f"/channels/{CHANNEL}/message", {}, None, f"GET /channels/{CHANNEL}/message: no such route"),
         ("GET", "/circles", {}, None, "no such route in Discord's API v10"),
         (
