@@ -101,6 +101,7 @@ class VoiceServer:
         self._changes = Changes()
         self._links: dict[VoiceSession, _Link] = {}
         self._open: set[web.WebSocketResponse] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # closes started by the synchronous expect()
         self._runner: web.AppRunner | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._host = "127.0.0.1"
@@ -126,6 +127,8 @@ class VoiceServer:
 
     async def stop(self) -> None:
         """Close every websocket, the listener and the UDP socket."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         for ws in list(self._open):
             await ws.close(code=1001, message=b"Voice server stopping.")
         if self._runner is not None:
@@ -151,21 +154,34 @@ class VoiceServer:
 
     def expect(self, guild_id: int, channel_id: int, user_id: int, session_id: str, token: str) -> None:
         """Authorise the voice IDENTIFY that this VOICE_STATE_UPDATE/VOICE_SERVER_UPDATE pair allows."""
+        stale = self.sessions.get(user_id, guild_id)
         self.sessions.expect(Expected(guild_id, channel_id, user_id, session_id, token))
+        if stale is not None and stale.token != token:
+            # A new VOICE_SERVER_UPDATE (a channel move, a re-join) ends the old voice connection
+            # with 4014; discord.py relies on that close to re-identify with the new token.
+            self.sessions.end(stale)
+            task = asyncio.get_running_loop().create_task(
+                self._end_connection(stale, b"Voice server changed.")
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def disconnect(self, user_id: int, guild_id: int | None = None) -> bool:
         """End a user's voice sessions like a kick: close 4014, tell the channel; False if none existed."""
         gone = self.sessions.leave(user_id, guild_id)
         for session in gone:
-            link = self._detach(session)
-            if link is not None:
-                await link.ws.close(code=VoiceClose.DISCONNECTED, message=b"Disconnected.")
-            for peer in self.sessions.peers(session):
-                await self._send_numbered(
-                    peer, {"op": VoiceOp.CLIENT_DISCONNECT, "d": {"user_id": str(session.user_id)}}
-                )
-        self._changes.notify()
+            await self._end_connection(session, b"Disconnected.")
         return bool(gone)
+
+    async def _end_connection(self, session: VoiceSession, reason: bytes) -> None:
+        link = self._detach(session)
+        if link is not None:
+            await link.ws.close(code=VoiceClose.DISCONNECTED, message=reason)
+        for peer in self.sessions.peers(session):
+            await self._send_numbered(
+                peer, {"op": VoiceOp.CLIENT_DISCONNECT, "d": {"user_id": str(session.user_id)}}
+            )
+        self._changes.notify()
 
     # --- test hooks ------------------------------------------------------------------------
 

@@ -72,13 +72,17 @@ class LoopbackMainGateway:
         self.voice = voice
         self.requests: list[tuple[int, int | None]] = []
         self.tokens = 0
+        self._answers: set[asyncio.Task[None]] = set()
 
     async def voice_state(
         self, guild_id: int, channel_id: int | None, self_mute: bool = False, self_deaf: bool = False
     ) -> None:
         """The method discord.py calls on its gateway; the answer arrives later, as over a network."""
         self.requests.append((guild_id, channel_id))
-        asyncio.get_running_loop().call_soon(lambda: asyncio.create_task(self._answer(guild_id, channel_id)))
+        # Runs after discord.py has recorded that it asked, which a network round trip guarantees.
+        task = asyncio.create_task(self._answer(guild_id, channel_id))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
 
     async def kick(self, guild_id: int = GUILD) -> None:
         """A moderator disconnects the bot: its voice socket closes 4014 and its voice state empties."""
@@ -410,6 +414,33 @@ async def test_kick_closes_4014_and_discord_py_leaves(
     assert voice.session(ME) is None
     assert main_gateway.requests[0] == (GUILD, CHANNEL)
     assert all(channel is None for _, channel in main_gateway.requests[1:])  # it left, never re-joined
+
+
+@needs_audio_tools
+async def test_moving_channels_closes_the_old_connection_and_reidentifies_with_the_new_token(
+    client: discord.Client, voice: VoiceServer, main_gateway: LoopbackMainGateway
+) -> None:
+    voice_client = await connect(client, voice)
+    first = voice.session(ME)
+    assert first is not None
+    old_socket = voice_client._connection.socket.getsockname()
+    stage = client.get_channel(STAGE)
+    assert isinstance(stage, discord.StageChannel)
+    move = asyncio.create_task(voice_client.move_to(stage))
+
+    second = await voice.wait_until(
+        lambda: voice.session(ME) if voice.session(ME) not in (None, first) else None, what="a re-IDENTIFY"
+    )
+    assert second.channel_id == STAGE and second.token == f"voice-token-{main_gateway.tokens}" != first.token
+    assert not first.attached  # closed with 4014, which is what makes discord.py re-identify
+    # discord.py 2.7's socket reader thread still sits in a 30 s select() on the socket it replaced
+    # for the move, so IP discovery would stall until that times out. One datagram to the old
+    # socket wakes it; it must come from the server's address, as the socket is connected there.
+    assert voice._udp is not None
+    voice._udp.sendto(b"\0\0", old_socket)
+    await asyncio.wait_for(move, timeout=10)
+    await voice.wait_for_connection(ME)
+    assert voice_client.is_connected() and voice_client.channel.id == STAGE
 
 
 # --- protocol edges with a scripted client ---------------------------------------------------
