@@ -308,6 +308,22 @@ async def test_played_file_arrives_packet_for_packet_paced_at_20_ms(
     assert abs(seconds - 3.0) <= 0.1
     assert capture.rejected == []
     await voice.wait_for_speaking(ME, 0)  # the player announces the end of speech
+    assert [message.data["speaking"] for message in voice.received if message.op == 5] == [0, 1, 0]
+
+
+@needs_audio_tools
+async def test_dave_version_0_means_plain_transport_encrypted_opus(
+    client: discord.Client, voice: VoiceServer
+) -> None:
+    """With davey installed discord.py offers DAVE; given version 0 it keeps no E2EE session."""
+    voice_client = await connect(client, voice)
+    identify = next(message for message in voice.received if message.op == 0)
+    assert identify.data["max_dave_protocol_version"] >= 1
+    state = voice_client._connection
+    assert state.dave_protocol_version == 0 and state.dave_session is None and not state.can_encrypt
+    voice_client.send_audio_packet(b"\xfc\xff\xfe", encode=False)  # any payload goes out as it is
+    frames = await voice.capture.wait_for_frames(1, user_id=ME)
+    assert frames[0].opus == b"\xfc\xff\xfe"
 
 
 @needs_audio_tools
