@@ -595,7 +595,7 @@ class World:
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
-        self.snowflakes = Snowflakes(self.now)
+        self.snowflakes = Snowflakes(lambda: self.now())
         self.users: dict[int, User] = {}
         self.bot_user = self.add_user(bot_name.lower().replace(" ", "_"), bot_name, bot=True)
         self.bot_token = make_token(self.bot_user.id)
@@ -692,7 +692,11 @@ class World:
             parent=info,
             position=0,
             topic="News from the Practice Circles team",
-            overwrites=[Overwrite(everyone.id, 0, deny=Permission.SEND_MESSAGES)],
+            overwrites=[
+                Overwrite(everyone.id, 0, deny=Permission.SEND_MESSAGES),
+                Overwrite(bot_role.id, 0, allow=Permission.SEND_MESSAGES),
+                Overwrite(coordinator.id, 0, allow=Permission.SEND_MESSAGES),
+            ],
         )
         world.add_channel(
             "schedule",
@@ -700,7 +704,11 @@ class World:
             parent=info,
             position=1,
             topic="Upcoming practice sessions (times shown in your own time zone)",
-            overwrites=[Overwrite(everyone.id, 0, deny=Permission.SEND_MESSAGES)],
+            overwrites=[
+                Overwrite(everyone.id, 0, deny=Permission.SEND_MESSAGES),
+                Overwrite(bot_role.id, 0, allow=Permission.SEND_MESSAGES),
+                Overwrite(coordinator.id, 0, allow=Permission.SEND_MESSAGES),
+            ],
         )
         staff = world.add_channel(
             "Staff",

@@ -235,7 +235,11 @@ async def get_voice_state(sandbox: Sandbox, req: ApiRequest) -> Reply:
 
 
 async def edit_voice_state(sandbox: Sandbox, req: ApiRequest) -> Reply:
-    """PATCH /guilds/{guild_id}/voice-states/@me|{user_id}: Stage suppress and request-to-speak."""
+    """PATCH /guilds/{guild_id}/voice-states/@me|{user_id}: Stage suppress; request-to-speak for @me only.
+
+    For another user Discord takes only channel_id and suppress; discord.py also sends
+    request_to_speak_timestamp there, which Discord ignores, and so does the sandbox.
+    """
     _guild(sandbox, req)
     world = sandbox.world
     own = "user_id" not in req.params
@@ -248,10 +252,6 @@ async def edit_voice_state(sandbox: Sandbox, req: ApiRequest) -> Reply:
     channel = world.channel(state.channel_id)
     if channel.type != ChannelType.GUILD_STAGE_VOICE:
         raise WorldError(400, 50024, "Cannot execute action on this channel type")
-    if not own and "request_to_speak_timestamp" in body:
-        raise invalid_form(
-            "request_to_speak_timestamp", "Only your own request to speak can be set", "BASE_TYPE_BAD_VALUE"
-        )
     if "suppress" in body and body["suppress"] is not None:
         suppress = bool(body["suppress"])
         if not suppress or not own:
