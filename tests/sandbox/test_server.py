@@ -337,6 +337,7 @@ async def test_autocomplete_and_an_edited_public_reply(sandbox: Sandbox, run: An
 async def test_an_interaction_answered_after_three_seconds_is_unknown(sandbox: Sandbox, run: Any) -> None:
     clock = sandbox.clock
     assert isinstance(clock, FakeClock)
+    advance = clock.advance
     late_error: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
     guild = discord.Object(sandbox.world.guild.id)
 
@@ -344,7 +345,7 @@ async def test_an_interaction_answered_after_three_seconds_is_unknown(sandbox: S
         async def setup_hook(self) -> None:
             @self.tree.command(name="slow", description="Answers too late", guild=guild)
             async def slow(interaction: discord.Interaction) -> None:
-                clock.advance(3.5)
+                advance(3.5)
                 await interaction.response.send_message("too late")
 
             self.tree.on_error = on_error  # type: ignore[method-assign]
