@@ -15,6 +15,7 @@ from bot.sandbox.world import (
     Channel,
     ChannelType,
     EntityType,
+    InteractionRecord,
     Member,
     Message,
     Overwrite,
@@ -334,19 +335,7 @@ def message(world: World, m: Message, base_url: str, *, gateway: bool = False) -
     if m.message_reference is not None:
         data["message_reference"] = m.message_reference
     if m.interaction_id is not None and m.interaction_id in world.interactions:
-        record = world.interactions[m.interaction_id]
-        invoker = world.users[record.user_id]
-        metadata: Json = {
-            "id": str(record.id),
-            "type": record.type,
-            "user": user(invoker),
-            "authorizing_integration_owners": {"0": str(world.guild.id)} if record.guild_id else {},
-        }
-        if record.original_message_id is not None and record.original_message_id != m.id:
-            metadata["original_response_message_id"] = str(record.original_message_id)
-        if record.type == 3 and record.message_id is not None:
-            metadata["interacted_message_id"] = str(record.message_id)
-        data["interaction_metadata"] = metadata
+        data["interaction_metadata"] = interaction_metadata(world, world.interactions[m.interaction_id], m.id)
     if gateway and in_guild:
         data["guild_id"] = str(channel_obj.guild_id)
         author_member = world.guild.members.get(m.author_id)
@@ -359,15 +348,34 @@ def message(world: World, m: Message, base_url: str, *, gateway: bool = False) -
     return data
 
 
+def interaction_metadata(world: World, record: InteractionRecord, message_id: int | None = None) -> Json:
+    """A message's `interaction_metadata`: who did what (a modal carries what opened it)."""
+    data: Json = {
+        "id": str(record.id),
+        "type": record.type,
+        "user": user(world.users[record.user_id]),
+        "authorizing_integration_owners": {"0": str(world.guild.id)} if record.guild_id else {},
+    }
+    if record.original_message_id is not None and record.original_message_id != message_id:
+        data["original_response_message_id"] = str(record.original_message_id)
+    if record.type == 3 and record.message_id is not None:
+        data["interacted_message_id"] = str(record.message_id)
+    trigger = world.interactions.get(record.triggered_by or 0)
+    if record.type == 5 and trigger is not None:
+        data["triggering_interaction_metadata"] = interaction_metadata(world, trigger)
+    return data
+
+
 def application_command(world: World, command: Any) -> Json:
     """A registered application command."""
     data = dict(command.data)
     data.setdefault("description", "")
     data.setdefault("options", [])
-    data.setdefault("default_member_permissions", None)
+    permissions = data.get("default_member_permissions")
+    data["default_member_permissions"] = None if permissions is None else str(permissions)
     data.setdefault("nsfw", False)
     data.setdefault("contexts", None)
-    data.setdefault("integration_types", [0])
+    data["integration_types"] = data.get("integration_types") or [0]
     data["name_localizations"] = data.get("name_localizations")
     data["description_localizations"] = data.get("description_localizations")
     if data.get("dm_permission") is None:

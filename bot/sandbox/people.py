@@ -566,6 +566,7 @@ class SimulatedPerson:
             message=message,
             name=f"modal {custom_id!r}",
             timeout=timeout,
+            triggered_by=origin.id,
         )
 
     def _modal_component(self, component: dict[str, Any], remaining: dict[str, Any]) -> dict[str, Any] | None:
@@ -631,6 +632,7 @@ class SimulatedPerson:
         name: str,
         timeout: float,
         message: Message | None = None,
+        triggered_by: int | None = None,
     ) -> InteractionHandle:
         world = self.world
         sandbox = self.sandbox
@@ -691,6 +693,7 @@ class SimulatedPerson:
             payload=payload,
             name=name,
             message_id=message.id if message is not None else None,
+            triggered_by=triggered_by,
         )
         world.interactions[interaction_id] = record
         if not sandbox.events.interaction_created(payload):

@@ -523,6 +523,7 @@ class InteractionRecord:
     payload: dict[str, Any]
     name: str = ""
     message_id: int | None = None
+    triggered_by: int | None = None
     callback_type: int | None = None
     callback_data: dict[str, Any] | None = None
     original_message_id: int | None = None
@@ -620,7 +621,6 @@ class World:
         self.dm_channel_objects: dict[int, Channel] = {}
         self.commands: dict[int, ApplicationCommand] = {}
         self.interactions: dict[int, InteractionRecord] = {}
-        self.modals: list[tuple[int, dict[str, Any]]] = []
 
     # ---- construction -------------------------------------------------------------------------
 

@@ -1,22 +1,36 @@
 """Fixtures for tests that run the real discord.py client against the loopback Discord.
 
 `sandbox` starts a `Sandbox` on the default world and, when the test is over, fails it if any
-request broke Discord's OpenAPI spec or hit a route the sandbox does not serve (a test that
-provokes one on purpose clears the list after checking it). `run(client)` points discord.py at
-the sandbox, starts the client, waits until it is ready, and cleans up.
+request broke Discord's OpenAPI spec, hit a route the sandbox does not serve (a test that
+provokes one on purpose clears the list after checking it), or got a 2xx answer whose body does
+not match the spec's response schema (the sandbox's own payloads are checked that way).
+`run(client)` points discord.py at the sandbox, starts the client, waits until it is ready, and
+cleans up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
+import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema import _keywords as keywords
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from bot.discord_endpoints import DiscordEndpoints, restore_production_endpoints
 from bot.sandbox import Sandbox, World
+from bot.sandbox.rest import RequestRecord
+from bot.sandbox.spec import ENV_VAR, default_spec_path
 
 READY_TIMEOUT = 10.0
 
@@ -38,6 +52,58 @@ async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     assert not started.unknown_routes, (
         f"requests to routes the sandbox does not serve: {started.unknown_routes}"
     )
+    schemas = response_schemas()
+    if schemas is not None:
+        problems = [p for record in started.request_log for p in schemas.problems(record)]
+        assert not problems, "sandbox replies that do not match Discord's response schemas:\n" + "\n".join(
+            problems
+        )
+
+
+# The spec writes its unions as oneOf even where members overlap (a thread is also a channel);
+# what matters here is that the reply matches one of them.
+_ResponseValidator = validators.extend(Draft202012Validator, {"oneOf": keywords.anyOf})
+
+
+class ResponseSchemas:
+    """Discord's OpenAPI response schemas, to check the sandbox's own 2xx bodies against."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        self._registry: Registry[Any] = Registry().with_resource("urn:discord-spec", resource)
+        self._paths = document["paths"]
+
+    def problems(self, record: RequestRecord) -> list[str]:
+        """What is wrong with one logged reply (nothing for errors, 204s and unmatched routes)."""
+        if record.route is None or not 200 <= record.status < 300 or record.response is None:
+            return []
+        operation = self._paths.get(record.route, {}).get(record.method.lower(), {})
+        content = operation.get("responses", {}).get(str(record.status), {}).get("content", {})
+        where = f"{record.method} {record.route} -> {record.status}"
+        if "application/json" not in content:
+            return [f"{where}: the spec has no JSON body for this status"]
+        route = record.route.replace("~", "~0").replace("/", "~1")
+        pointer = f"urn:discord-spec#/paths/{route}/{record.method.lower()}/responses/{record.status}"
+        validator = _ResponseValidator(
+            {"$ref": pointer + "/content/application~1json/schema"}, registry=self._registry
+        )
+        return [f"{where}: {_deepest(e)}" for e in validator.iter_errors(record.response)]
+
+
+def _deepest(error: ValidationError) -> str:
+    """The most specific complaint inside a failed union, with where it is."""
+    while error.context:
+        error = best_match(error.context)
+    return f"/{'/'.join(map(str, error.absolute_path))}: {error.message[:300]}"
+
+
+@functools.cache
+def response_schemas() -> ResponseSchemas | None:
+    """The response checker, or None when the spec file is not there (as OpenAPISpec.locate)."""
+    path = Path(os.environ.get(ENV_VAR) or default_spec_path())
+    if not path.is_file():
+        return None
+    return ResponseSchemas(json.loads(path.read_text(encoding="utf-8")))
 
 
 @pytest.fixture

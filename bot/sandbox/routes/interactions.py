@@ -121,10 +121,11 @@ async def create_callback(sandbox: Sandbox, req: ApiRequest) -> Reply:
         interaction["response_message_id"] = str(message.id)
         interaction["response_message_loading"] = kind == 5
         interaction["response_message_ephemeral"] = message.ephemeral
-    resource: dict[str, Any] = {"type": kind}
+    answer: dict[str, Any] = {"interaction": interaction}
     if message is not None and kind in (4, 7):
-        resource["message"] = payloads.message(world, message, sandbox.base_url)
-    return Reply(body={"interaction": interaction, "resource": resource})
+        # The spec's resource is a created or updated message; other callbacks have none.
+        answer["resource"] = {"type": kind, "message": payloads.message(world, message, sandbox.base_url)}
+    return Reply(body=answer)
 
 
 def _original(sandbox: Sandbox, record: InteractionRecord) -> Message:
