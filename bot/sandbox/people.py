@@ -770,6 +770,13 @@ class SimulatedPerson:
             self.sandbox.events.voice_state_changed(state)
         return state.can_speak
 
+    async def leave_guild(self) -> None:
+        """Leave the guild (GUILD_MEMBER_REMOVE, after leaving voice if there)."""
+        if self.voice_state is not None:
+            await self.leave_voice()
+        member = self.world.remove_member(self.id)
+        self.sandbox.events.member_removed(member)
+
     # ---- scheduled events ---------------------------------------------------------------------------
 
     def _event(self, event: ScheduledEvent | int | str) -> ScheduledEvent:

@@ -17,14 +17,15 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from bot.sandbox.events import Events
 from bot.sandbox.gateway import Gateway, GatewaySession
+from bot.sandbox.people import SimulatedPerson
 from bot.sandbox.ratelimit import FaultPlan, InvalidRequestCounter, RateLimiter
 from bot.sandbox.rest import API_PREFIX, RequestRecord, RestApi, SpecViolation
 from bot.sandbox.routes import build_router
@@ -32,9 +33,6 @@ from bot.sandbox.signals import Signals
 from bot.sandbox.spec import OpenAPISpec
 from bot.sandbox.voice import VoiceServer
 from bot.sandbox.world import Channel, Message, Permission, World
-
-if TYPE_CHECKING:
-    from bot.sandbox.people import SimulatedPerson
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +149,20 @@ class Sandbox:
 
     def person(self, who: int | str) -> SimulatedPerson:
         """A simulated member, by user id or name."""
-        from bot.sandbox.people import SimulatedPerson
-
         member = self.world.find_member(who)
         if member.id not in self._people:
             self._people[member.id] = SimulatedPerson(self, member)
         return self._people[member.id]
+
+    async def join_guild(
+        self, username: str, name: str | None = None, *, roles: Iterable[str] = (), dms_closed: bool = False
+    ) -> SimulatedPerson:
+        """Someone new joins the guild (GUILD_MEMBER_ADD); returns them as a simulated person."""
+        member = self.world.add_member(
+            username, name, roles=[self.world.find_role(r) for r in roles], dms_closed=dms_closed
+        )
+        self.events.member_added(member)
+        return self.person(member.id)
 
     def channel_messages(self, channel: int | str | Channel) -> list[Message]:
         """A channel's visible messages, oldest first."""

@@ -824,6 +824,18 @@ class World:
         self.guild.members[user.id] = member
         return member
 
+    def remove_member(self, user_id: int) -> Member:
+        """Someone leaves the guild: out of voice, threads and event interest lists too."""
+        member = self.member(user_id)
+        del self.guild.members[user_id]
+        self.guild.voice_states.pop(user_id, None)
+        for channel in self.guild.channels.values():
+            channel.thread_members.pop(user_id, None)
+        for event in self.guild.scheduled_events.values():
+            if user_id in event.interested:
+                event.interested.remove(user_id)
+        return member
+
     # ---- lookups -------------------------------------------------------------------------------
 
     def member(self, user_id: int) -> Member:

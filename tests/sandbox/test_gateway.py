@@ -300,3 +300,53 @@ async def test_op4_join_sends_voice_state_and_server_updates_and_leave_clears_th
         await sandbox.wait_until(
             lambda: sandbox.world.voice_state(bot_id) is None, what="the bot to leave voice"
         )
+
+
+async def test_member_events_need_the_members_intent(sandbox: Sandbox, raw: Any) -> None:
+    token = sandbox.world.bot_token
+    without = await raw()
+    await without.identify(token, DEFAULT)
+    with_members = await raw()
+    await with_members.identify(token, DEFAULT | int(Intent.GUILD_MEMBERS))
+    for gateway in (without, with_members):
+        await gateway.settle()
+    newcomer = await sandbox.join_guild("noor", "Noor")
+    await newcomer.leave_guild()
+    assert await without.settle() == []
+    assert await with_members.settle() == ["GUILD_MEMBER_ADD", "GUILD_MEMBER_REMOVE"]
+    assert with_members.dispatches[-2]["d"]["user"]["username"] == "noor"
+
+
+async def test_discord_py_sees_people_join_and_leave(sandbox: Sandbox, run: Any) -> None:
+    client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
+    async with run(client):
+        newcomer = await sandbox.join_guild("noor", "Noor", roles=["Teacher"])
+        joined = await client.wait_for("member_join", timeout=TIMEOUT)
+        assert joined.id == newcomer.id and [r.name for r in joined.roles[1:]] == ["Teacher"]
+        await newcomer.leave_guild()
+        left = await client.wait_for("member_remove", timeout=TIMEOUT)
+        assert left.id == newcomer.id
+        assert left.guild.get_member(newcomer.id) is None
+
+
+async def test_bot_on_a_stage_speaks_and_requests_to_speak(sandbox: Sandbox, run: Any) -> None:
+    client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
+    async with run(client):
+        stage = client.get_channel(sandbox.world.find_channel("Practice Circle").id)
+        assert isinstance(stage, discord.StageChannel)
+        voice: discord.VoiceClient = await stage.connect(timeout=TIMEOUT)
+        bot_id = sandbox.world.bot_user.id
+        state = sandbox.world.voice_state(bot_id)
+        assert state is not None and state.suppress
+        await stage.guild.me.request_to_speak()
+        await sandbox.wait_until(
+            lambda: (s := sandbox.world.voice_state(bot_id)) and s.request_to_speak_timestamp,
+            what="a raised hand",
+        )
+        await stage.guild.me.edit(suppress=False)
+        await sandbox.wait_until(
+            lambda: (s := sandbox.world.voice_state(bot_id)) and not s.suppress, what="the bot on stage"
+        )
+        state = sandbox.world.voice_state(bot_id)
+        assert state is not None and state.request_to_speak_timestamp is None
+        await voice.disconnect()

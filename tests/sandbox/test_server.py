@@ -614,3 +614,27 @@ async def test_scheduled_event_lifecycle_and_interested_people(sandbox: Sandbox,
             await client.http.edit_scheduled_event(guild.id, event.id, status=4)
         await sandbox.person("mei").unmark_interested(event.id)
         await client.wait_for("scheduled_event_user_remove", timeout=ANSWER_TIMEOUT)
+
+
+async def test_messages_edit_delete_history_and_commands_listing(sandbox: Sandbox, run: Any) -> None:
+    context, bot = await start_practice_bot(run, sandbox)
+    try:
+        channel = bot.get_channel(sandbox.world.find_channel("general").id)
+        assert isinstance(channel, discord.TextChannel)
+        async with channel.typing():
+            sent = [await channel.send(f"note {n}") for n in range(4)]
+        edited = await sent[1].edit(content="note 1 (edited)")
+        assert edited.edited_at is not None
+        await sent[2].delete()
+        newest_first = [m.content async for m in channel.history(limit=10)]
+        assert newest_first == ["note 3", "note 1 (edited)", "note 0"]
+        after = [m.content async for m in channel.history(after=sent[0], oldest_first=True)]
+        assert after == ["note 1 (edited)", "note 3"]
+        fetched = await channel.fetch_message(sent[3].id)
+        assert fetched.content == "note 3" and fetched.author.id == sandbox.world.bot_user.id
+        with pytest.raises(discord.NotFound):
+            await channel.fetch_message(sent[2].id)
+        listed = await bot.tree.fetch_commands(guild=bot.guild_object)
+        assert {c.name for c in listed} == {"schedule", "session", "coordinate", "note", "play"}
+    finally:
+        await context.__aexit__(None, None, None)

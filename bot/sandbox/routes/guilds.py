@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox import payloads
@@ -40,9 +40,8 @@ def _time(value: Any, field_name: str) -> datetime:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise invalid_form(field_name, "Could not parse date-time.", "DATE_TIME_TYPE_PARSE") from None
-    if moment.tzinfo is None:
-        raise invalid_form(field_name, "Date-time needs a time zone offset.", "DATE_TIME_TYPE_PARSE")
-    return moment
+    # Discord reads a time without an offset as UTC (discord.py sends one for request_to_speak).
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # ---- guild, channels, roles ------------------------------------------------------------------
