@@ -55,9 +55,9 @@ async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     schemas = response_schemas()
     if schemas is not None:
         problems = [p for record in started.request_log for p in schemas.problems(record)]
-        assert not problems, "sandbox replies that do not match Discord's response schemas:\n" + "\n".join(
-            problems
-        )
+        sent = {(d.seq, d.event, id(d.data)): d for s in started.gateway.sessions.values() for d in s.history}
+        problems += [p for d in sent.values() for p in schemas.dispatch_problems(d.event, d.data)]
+        assert not problems, "sandbox payloads that do not match Discord's schemas:\n" + "\n".join(problems)
 
 
 # The spec writes its unions as oneOf even where members overlap (a thread is also a channel);
@@ -65,8 +65,41 @@ async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
 _ResponseValidator = validators.extend(Draft202012Validator, {"oneOf": keywords.anyOf})
 
 
+_CHANNEL = "#/paths/~1channels~1{channel_id}/get/responses/200/content/application~1json/schema"
+_EVENT = (
+    "#/paths/~1guilds~1{guild_id}~1scheduled-events~1{guild_scheduled_event_id}/get/responses/200/content/"
+    "application~1json/schema"
+)
+# Gateway dispatches whose body is a REST object (plus gateway-only extras like guild_id).
+DISPATCH_SCHEMAS = {
+    "MESSAGE_CREATE": "#/components/schemas/MessageResponse",
+    "MESSAGE_UPDATE": "#/components/schemas/MessageResponse",
+    "CHANNEL_UPDATE": _CHANNEL,
+    "THREAD_CREATE": "#/components/schemas/ThreadResponse",
+    "THREAD_UPDATE": "#/components/schemas/ThreadResponse",
+    "VOICE_STATE_UPDATE": "#/components/schemas/VoiceStateResponse",
+    "STAGE_INSTANCE_CREATE": "#/components/schemas/StageInstanceResponse",
+    "STAGE_INSTANCE_UPDATE": "#/components/schemas/StageInstanceResponse",
+    "STAGE_INSTANCE_DELETE": "#/components/schemas/StageInstanceResponse",
+    "GUILD_SCHEDULED_EVENT_CREATE": _EVENT,
+    "GUILD_SCHEDULED_EVENT_UPDATE": _EVENT,
+    "GUILD_SCHEDULED_EVENT_DELETE": _EVENT,
+    "GUILD_MEMBER_ADD": "#/components/schemas/GuildMemberResponse",
+    "GUILD_MEMBER_UPDATE": "#/components/schemas/GuildMemberResponse",
+}
+# GUILD_CREATE's lists, item by item.
+GUILD_CREATE_LISTS = {
+    "channels": _CHANNEL,
+    "threads": "#/components/schemas/ThreadResponse",
+    "roles": "#/components/schemas/GuildRoleResponse",
+    "members": "#/components/schemas/GuildMemberResponse",
+    "stage_instances": "#/components/schemas/StageInstanceResponse",
+    "guild_scheduled_events": _EVENT,
+}
+
+
 class ResponseSchemas:
-    """Discord's OpenAPI response schemas, to check the sandbox's own 2xx bodies against."""
+    """Discord's OpenAPI response schemas, to check the sandbox's own bodies (REST and gateway) against."""
 
     def __init__(self, document: dict[str, Any]) -> None:
         resource = Resource.from_contents(document, default_specification=DRAFT202012)
@@ -88,6 +121,22 @@ class ResponseSchemas:
             {"$ref": pointer + "/content/application~1json/schema"}, registry=self._registry
         )
         return [f"{where}: {_deepest(e)}" for e in validator.iter_errors(record.response)]
+
+    def dispatch_problems(self, event: str, data: Any) -> list[str]:
+        """What is wrong with one gateway dispatch whose body Discord's REST schemas describe."""
+        if event == "GUILD_CREATE":
+            return [
+                problem
+                for key, pointer in GUILD_CREATE_LISTS.items()
+                for index, item in enumerate(data.get(key) or [])
+                for problem in self._check(pointer, item, f"GUILD_CREATE {key}[{index}]")
+            ]
+        pointer = DISPATCH_SCHEMAS.get(event)
+        return self._check(pointer, data, event) if pointer else []
+
+    def _check(self, pointer: str, instance: Any, where: str) -> list[str]:
+        validator = _ResponseValidator({"$ref": "urn:discord-spec" + pointer}, registry=self._registry)
+        return [f"{where}: {_deepest(e)}" for e in validator.iter_errors(instance)]
 
 
 def _deepest(error: ValidationError) -> str:
