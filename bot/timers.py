@@ -73,7 +73,9 @@ class Timers:
 
     def pending(self) -> dict[str, dt.datetime]:
         """Pending job ids with the instant each will fire."""
-        return {job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time}
+        # Before start() APScheduler has not computed next_run_time yet; a date trigger's run
+        # date is the same instant either way.
+        return {job.id: job.trigger.run_date for job in self._scheduler.get_jobs()}
 
     def __len__(self) -> int:
         return len(self._scheduler.get_jobs())

@@ -161,6 +161,22 @@ class PeopleQueries(SeriesQueries, RecordQueries):
         )
         return [row["user_id"] for row in rows]
 
+    async def reminder_recipients(
+        self, occurrence_id: int, offset_minutes: int, *, default_offsets: Sequence[int], signed_up_by: datetime
+    ) -> list[int]:
+        """Return who should get the `offset_minutes` reminder: signed up by then, and wanting that offset."""
+        # members.reminder_offsets is NULL for "the community default" and a comma list otherwise,
+        # so wrapping it in commas lets LIKE match a whole number, never a part of one.
+        sql = (
+            "SELECT s.user_id FROM signups AS s LEFT JOIN members AS m ON m.user_id = s.user_id"
+            " WHERE s.occurrence_id = ? AND s.created_at <= ?"
+            " AND ((m.reminder_offsets IS NULL AND ?)"
+            "      OR (',' || m.reminder_offsets || ',') LIKE ('%,' || ? || ',%'))"
+            " ORDER BY s.created_at, s.user_id"
+        )
+        params = (occurrence_id, to_db_time(signed_up_by), int(offset_minutes in default_offsets), offset_minutes)
+        return [row["user_id"] for row in await self._fetchall(sql, params)]
+
     async def list_signups(self, occurrence_id: int) -> list[SignupRow]:
         """Return the sign-ups for a session with when and how each was made."""
         rows = await self._fetchall(
