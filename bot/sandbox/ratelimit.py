@@ -250,10 +250,7 @@ class RateLimiter:
     ) -> None:
         """Remember a 429 sent by someone else (an injected fault) so retries are checked too."""
         now = self.clock() if now is None else now
-        if scope == "global":
-            key = f"global:{token or ''}"
-        else:
-            key = self.bucket_key(method, route_template, major_params)
+        key = f"global:{token or ''}" if scope == "global" else self.bucket_key(method, route_template, major_params)
         self.retry_until[key] = max(self.retry_until.get(key, now), now + retry_after)
 
     def _check_violation(self, method: str, route: str, key: str, now: float, scope: Scope) -> None:
