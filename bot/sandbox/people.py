@@ -553,23 +553,38 @@ class SimulatedPerson:
             raise ActionRefused(f"no modal {custom_id!r} was shown to {self.name}")
         origin = shown[-1]
         modal = origin.callback_data or {}
+        channel = self.world.channel(origin.channel_id)
         remaining = dict(fields)
-        components = [self._modal_component(c, remaining) for c in modal.get("components") or []]
+        resolved: dict[str, dict[str, Any]] = {}
+        components = [
+            self._modal_component(c, remaining, channel, resolved) for c in modal.get("components") or []
+        ]
         if remaining:
             raise ActionRefused(f"modal {custom_id!r} has no field(s) {sorted(remaining)}")
-        data = {"custom_id": custom_id, "components": [c for c in components if c is not None]}
+        data: dict[str, Any] = {
+            "custom_id": custom_id,
+            "components": [c for c in components if c is not None],
+        }
+        if resolved:
+            data["resolved"] = resolved
         message = self.world.messages.get(origin.message_id) if origin.message_id else None
         return self._start(
             5,
             data,
-            self.world.channel(origin.channel_id),
+            channel,
             message=message,
             name=f"modal {custom_id!r}",
             timeout=timeout,
             triggered_by=origin.id,
         )
 
-    def _modal_component(self, component: dict[str, Any], remaining: dict[str, Any]) -> dict[str, Any] | None:
+    def _modal_component(
+        self,
+        component: dict[str, Any],
+        remaining: dict[str, Any],
+        channel: Channel,
+        resolved: dict[str, dict[str, Any]],
+    ) -> dict[str, Any] | None:
         kind = component.get("type")
         if kind == 1:
             return {
@@ -577,12 +592,15 @@ class SimulatedPerson:
                 "id": component.get("id"),
                 "components": [
                     c
-                    for c in (self._modal_component(x, remaining) for x in component.get("components") or [])
+                    for c in (
+                        self._modal_component(x, remaining, channel, resolved)
+                        for x in component.get("components") or []
+                    )
                     if c is not None
                 ],
             }
         if kind == 18:
-            inner = self._modal_component(component["component"], remaining)
+            inner = self._modal_component(component["component"], remaining, channel, resolved)
             return {"type": 18, "id": component.get("id"), "component": inner}
         custom_id = component.get("custom_id")
         if custom_id is None:
@@ -603,12 +621,12 @@ class SimulatedPerson:
         if kind in (3, 5, 6, 7, 8):
             chosen = remaining.pop(custom_id, [])
             chosen = list(chosen) if isinstance(chosen, list | tuple) else [chosen]
-            return {
-                "type": kind,
-                "id": component.get("id"),
-                "custom_id": custom_id,
-                "values": [str(v) for v in chosen],
-            }
+            values: list[str] = []
+            if chosen or component.get("required", True):
+                values, found = self._select_values(component, chosen, channel)
+                for key, entries in found.items():
+                    resolved.setdefault(key, {}).update(entries)
+            return {"type": kind, "id": component.get("id"), "custom_id": custom_id, "values": values}
         return None
 
     # ---- the interaction envelope -------------------------------------------------------------------

@@ -252,3 +252,77 @@ async def test_interest_in_events_and_messages_reach_the_bot(sandbox: Sandbox, r
         message = await client.wait_for("message", timeout=TIMEOUT)
         assert message.content == "see you Monday" and message.author.id == sandbox.person("jonas").id
         assert isinstance(message.author, discord.Member)
+
+
+class SeriesModal(discord.ui.Modal, title="New series"):
+    """A modal in the newer style: labelled text input and a select."""
+
+    name: discord.ui.Label[SeriesModal] = discord.ui.Label(
+        text="Name", component=discord.ui.TextInput(custom_id="series:name", min_length=3)
+    )
+    day: discord.ui.Label[SeriesModal] = discord.ui.Label(
+        text="Day",
+        component=discord.ui.Select(
+            custom_id="series:day",
+            options=[
+                discord.SelectOption(label="Sunday", value="sun"),
+                discord.SelectOption(label="Monday", value="mon"),
+            ],
+        ),
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        assert isinstance(self.name.component, discord.ui.TextInput)
+        assert isinstance(self.day.component, discord.ui.Select)
+        await interaction.response.send_message(
+            f"{self.name.component.value} on {self.day.component.values[0]}", ephemeral=True
+        )
+
+
+async def test_labelled_modal_fields_are_checked_and_submitted(sandbox: Sandbox, run: Any) -> None:
+    guild = discord.Object(sandbox.world.guild.id)
+    intents = discord.Intents.default()
+    client = discord.Client(intents=intents, guild_ready_timeout=0.05)
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="series", description="Create a series", guild=guild)
+    async def series(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(SeriesModal())
+
+    async with run(client):
+        await tree.sync(guild=guild)
+        laila = sandbox.person("laila")
+        modal = (await (await laila.run_command("series")).response()).modal
+        assert modal is not None
+        with pytest.raises(ActionRefused, match="at least 3"):
+            await laila.submit_modal(modal["custom_id"], {"series:name": "ab", "series:day": "sun"})
+        with pytest.raises(ActionRefused, match="no field"):
+            await laila.submit_modal(
+                modal["custom_id"], {"series:name": "Sunday sit", "series:day": "sun", "series:colour": "x"}
+            )
+        handle = await laila.submit_modal(
+            modal["custom_id"], {"series:name": "Sunday sit", "series:day": "sun"}
+        )
+        reply = await handle.response()
+    assert reply.content == "Sunday sit on sun"
+    assert reply.message is not None and reply.message.interaction_id == handle.id
+
+
+async def test_modal_select_values_must_be_offered(sandbox: Sandbox, run: Any) -> None:
+    guild = discord.Object(sandbox.world.guild.id)
+    client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="series", description="Create a series", guild=guild)
+    async def series(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(SeriesModal())
+
+    async with run(client):
+        await tree.sync(guild=guild)
+        laila = sandbox.person("laila")
+        modal = (await (await laila.run_command("series")).response()).modal
+        assert modal is not None
+        with pytest.raises(ActionRefused, match="'tue' is not an option"):
+            await laila.submit_modal(modal["custom_id"], {"series:name": "Tuesday sit", "series:day": "tue"})
+        with pytest.raises(ActionRefused, match="takes 1..1 values, got 0"):
+            await laila.submit_modal(modal["custom_id"], {"series:name": "Tuesday sit"})
