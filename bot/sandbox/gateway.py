@@ -95,7 +95,8 @@ _DM_EVENT_INTENTS: dict[str, Intent] = {
     "CHANNEL_PINS_UPDATE": Intent.DIRECT_MESSAGES,
     "TYPING_START": Intent.DIRECT_MESSAGE_TYPING,
 }
-_CONTENT_FIELDS = ("content", "embeds", "attachments", "components", "poll")
+# What a message event carries without MESSAGE_CONTENT (the poll is left out altogether).
+_BLANKED_CONTENT: dict[str, Any] = {"content": "", "embeds": [], "attachments": [], "components": []}
 
 
 def intent_for(event: str, *, in_guild: bool) -> Intent | None:
@@ -499,11 +500,7 @@ class Gateway:
                 continue
             body = data
             if not content_exempt and not session.has(Intent.MESSAGE_CONTENT):
-                body = dict(data)
-                for key in _CONTENT_FIELDS:
-                    if key in body:
-                        body[key] = "" if key == "content" else ([] if key != "poll" else None)
-                body.pop("poll", None)
+                body = {key: value for key, value in data.items() if key != "poll"} | _BLANKED_CONTENT
             self._send_dispatch(session, event, body)
             delivered += 1
         return delivered

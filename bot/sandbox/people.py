@@ -30,6 +30,7 @@ from bot.sandbox.world import (
     ScheduledEvent,
     User,
     VoiceState,
+    World,
 )
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class SimulatedPerson:
         return f"<SimulatedPerson {self.name} ({self.id})>"
 
     @property
-    def world(self) -> Any:
+    def world(self) -> World:
         """The sandbox's world."""
         return self.sandbox.world
 

@@ -238,10 +238,13 @@ class Watcher(discord.Client):
         self.changed = asyncio.Event()
 
     async def until(self, condition: Any, what: str) -> None:
-        """Wait (on client events) until `condition()` holds."""
-        async with asyncio.timeout(TIMEOUT):
-            while not condition():
-                await self.changed.wait()
+        """Wait (on client events) until `condition()` holds; fail naming `what` after TIMEOUT."""
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                while not condition():
+                    await self.changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"the client never saw {what}") from None
 
 
 async def test_resumable_drop_replays_what_was_missed(sandbox: Sandbox, run: Any) -> None:
