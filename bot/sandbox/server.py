@@ -1,11 +1,14 @@
 """The loopback Discord: REST v10 under /api/v10, the gateway at /gateway, voice beside them.
 
     async with Sandbox(world=World.default()) as sandbox:
-        discord.http.Route.BASE = sandbox.api_base_url
-        ...
+        DiscordEndpoints(sandbox.api_base_url, sandbox.gateway_url).apply(client)  # bot.discord_endpoints
+        await client.start(sandbox.world.bot_token)
 
 Everything listens on 127.0.0.1 with ephemeral ports. The sandbox keeps what tests check:
 `request_log`, `spec_violations`, `unknown_routes`, `invalid_requests`, and awaitable waits.
+`clock` (monotonic seconds) times the 3-second interaction deadline, token lifetimes and rate
+limits; a compressed demo passes a faster one. Wall-clock time (snowflakes, nonce window, event
+times) comes from `World(now=...)`.
 """
 
 # Waits take a deadline on purpose: a test names how long the bot may take to answer.
@@ -99,7 +102,7 @@ class Sandbox:
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()

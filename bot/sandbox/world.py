@@ -1094,7 +1094,11 @@ class World:
             raise WorldError(400, 50024, "Cannot execute action on this channel type")
         member = self.member(user_id)
         previous = self.guild.voice_states.get(user_id)
-        moved_within_stage = previous is not None and previous.channel_id == channel.id
+        if previous is not None and previous.channel_id == channel.id:
+            # Same channel (e.g. a self-mute change): Stage speaker state and raised hand stay.
+            suppress, raised_hand = previous.suppress, previous.request_to_speak_timestamp
+        else:
+            suppress, raised_hand = channel.type == ChannelType.GUILD_STAGE_VOICE, None
         state = VoiceState(
             user_id=user_id,
             channel_id=channel.id,
@@ -1103,14 +1107,8 @@ class World:
             deaf=member.deaf,
             self_mute=self_mute,
             self_deaf=self_deaf,
-            suppress=(
-                previous.suppress
-                if moved_within_stage and previous
-                else channel.type == ChannelType.GUILD_STAGE_VOICE
-            ),
-            request_to_speak_timestamp=previous.request_to_speak_timestamp
-            if moved_within_stage and previous
-            else None,
+            suppress=suppress,
+            request_to_speak_timestamp=raised_hand,
         )
         self.guild.voice_states[user_id] = state
         return state
