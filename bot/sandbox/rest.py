@@ -191,117 +191,93 @@ class RestApi:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve one REST request end to end."""
         sandbox = self.sandbox
-        method = request.method
-        path = request.path[len(API_PREFIX) :] or "/"
         query = {k: request.query.getall(k) for k in request.query}
+        exchange = _Exchange(request.method, request.path[len(API_PREFIX) :] or "/", query)
         try:
-            body, uploads, spec_body, content_type = await _read_body(request)
+            exchange.body, uploads, spec_body, content_type = await _read_body(request)
         except WorldError as error:
-            return self._finish(method, path, None, error.status, None, error_body(error), query, {})
-        matched = self.router.match(method, path)
+            return self._finish(exchange, error.status, error_body(error))
+        matched = self.router.match(exchange.method, exchange.path)
         if not isinstance(matched, tuple):
-            status, message = (
-                (405, "405: Method Not Allowed") if matched == "method" else (404, "404: Not Found")
-            )
-            sandbox.unknown_routes.append((method, path))
-            log.warning("sandbox REST: no route for %s %s%s (answered %d)", method, API_PREFIX, path, status)
-            return self._finish(method, path, None, status, body, {"message": message, "code": 0}, query, {})
+            status, message = (405, "405: Method Not Allowed") if matched == "method" else (404, "404: Not Found")
+            sandbox.unknown_routes.append((exchange.method, exchange.path))
+            log.warning("sandbox REST: no route for %s %s%s (%d)", exchange.method, API_PREFIX, exchange.path, status)
+            return self._finish(exchange, status, {"message": message, "code": 0})
         route, params = matched
+        exchange.route = route.template
         auth = request.headers.get("Authorization")
         if route.auth and auth != f"Bot {sandbox.world.bot_token}":
-            return self._finish(
-                method,
-                path,
-                route.template,
-                401,
-                body,
-                {"message": "401: Unauthorized", "code": 0},
-                query,
-                {},
-            )
+            return self._finish(exchange, 401, {"message": "401: Unauthorized", "code": 0})
 
-        spec = sandbox.spec
-        if spec is not None:
-            problems = spec.validate(method, path, query, spec_body, content_type)
+        if sandbox.spec is not None:
+            problems = sandbox.spec.validate(exchange.method, exchange.path, query, spec_body, content_type)
             sandbox.validated_requests += 1
             if problems:
-                sandbox.spec_violations.append(SpecViolation(method, path, problems, body))
-                log.error("sandbox REST: %s %s breaks Discord's spec: %s", method, path, "; ".join(problems))
-                reply = {
-                    "message": "Invalid Form Body",
-                    "code": 50035,
-                    "errors": {},
-                    "sandbox_spec_problems": problems,
-                }
-                return self._finish(method, path, route.template, 400, body, reply, query, {})
+                return self._spec_violation(exchange, problems)
 
-        token = auth[4:] if auth and auth.startswith("Bot ") else None
+        token = auth.removeprefix("Bot ") if auth else None
         now = sandbox.clock()
-        fault = sandbox.faults.take(method, route.template)
+        fault = sandbox.faults.take(exchange.method, route.template)
         if fault is not None:
             if fault.status == 429 and sandbox.rate_limiter is not None:
                 sandbox.rate_limiter.announce(
-                    method, route.template, params, fault.retry_after, scope=fault.scope, token=token, now=now
+                    exchange.method, route.template, params, fault.retry_after, scope=fault.scope, token=token, now=now
                 )
-            return self._finish(
-                method,
-                path,
-                route.template,
-                fault.status,
-                body,
-                fault.body(),
-                query,
-                fault.headers(),
-                scope=fault.scope,
-            )
+            return self._finish(exchange, fault.status, fault.body(), fault.headers(), scope=fault.scope)
         limit_headers: dict[str, str] = {}
         if sandbox.rate_limiter is not None:
-            decision = sandbox.rate_limiter.decide(method, route.template, params, token, now)
+            decision = sandbox.rate_limiter.decide(exchange.method, route.template, params, token, now)
             limit_headers = dict(decision.headers)
             if not decision.allowed:
-                return self._finish(
-                    method,
-                    path,
-                    route.template,
-                    429,
-                    body,
-                    decision.body(),
-                    query,
-                    limit_headers,
-                    scope=decision.scope,
-                )
+                return self._finish(exchange, 429, decision.body(), limit_headers, scope=decision.scope)
 
-        api_request = ApiRequest(method, path, route.template, params, request.query, body, uploads, auth)
+        api_request = ApiRequest(
+            exchange.method, exchange.path, route.template, params, request.query, exchange.body, uploads, auth
+        )
         try:
             result = await route.handler(sandbox, api_request)
         except WorldError as error:
-            return self._finish(
-                method, path, route.template, error.status, body, error_body(error), query, limit_headers
-            )
-        headers = limit_headers | result.headers
-        return self._finish(method, path, route.template, result.status, body, result.body, query, headers)
+            return self._finish(exchange, error.status, error_body(error), limit_headers)
+        return self._finish(exchange, result.status, result.body, limit_headers | result.headers)
+
+    def _spec_violation(self, exchange: _Exchange, problems: list[str]) -> web.Response:
+        """Record a request Discord's spec rejects and answer 400 naming the spec's complaints."""
+        self.sandbox.spec_violations.append(SpecViolation(exchange.method, exchange.path, problems, exchange.body))
+        log.error("sandbox REST: %s %s breaks Discord's spec: %s", exchange.method, exchange.path, "; ".join(problems))
+        # In Discord's error shape, so discord.py's HTTPException text carries the complaints.
+        errors = {"sandbox_spec": {"_errors": [{"code": "OPENAPI_SPEC", "message": p} for p in problems]}}
+        return self._finish(exchange, 400, {"message": "Invalid Form Body", "code": 50035, "errors": errors})
 
     def _finish(
         self,
-        method: str,
-        path: str,
-        route: str | None,
+        exchange: _Exchange,
         status: int,
-        body: Any,
         reply: Any,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
+        headers: dict[str, str] | None = None,
         *,
         scope: str = "user",
     ) -> web.Response:
         sandbox = self.sandbox
         now = sandbox.clock()
         sandbox.invalid_requests.record(status, now, scope=scope)
-        sandbox.request_log.append(RequestRecord(method, path, route, status, now, body, reply, query))
+        sandbox.request_log.append(
+            RequestRecord(
+                exchange.method, exchange.path, exchange.route, status, now, exchange.body, reply, exchange.query
+            )
+        )
         sandbox.signals.bump("request")
-        if status == 204:
-            reply = None
-        return json_reply(status, reply, headers)
+        return json_reply(status, None if status == 204 else reply, headers)
+
+
+@dataclass
+class _Exchange:
+    """What is known about a request as it passes the checks (for the log)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any = None
+    route: str | None = None
 
 
 async def _read_body(request: web.Request) -> tuple[Any, list[Upload], Any, str | None]:

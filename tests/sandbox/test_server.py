@@ -223,6 +223,7 @@ async def test_a_request_that_breaks_the_spec_is_refused_and_recorded(sandbox: S
         with pytest.raises(discord.HTTPException) as raised:
             await client.http.request(route, json={"content": 123})
     assert raised.value.status == 400
+    assert "body.content" in str(raised.value), "the bot's exception should carry the spec's complaint"
     assert len(sandbox.spec_violations) == 1
     assert any("content" in problem for problem in sandbox.spec_violations[0].problems)
     assert sandbox.channel_messages("general") == []
