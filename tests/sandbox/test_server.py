@@ -7,6 +7,7 @@ what a person in the guild would see, or what discord.py raised.
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,9 +51,7 @@ class SignupView(discord.ui.View):
 
     @discord.ui.button(label="Remind me", custom_id="signup:remind", style=discord.ButtonStyle.primary)
     async def remind(self, interaction: discord.Interaction, button: discord.ui.Button[SignupView]) -> None:
-        await interaction.response.send_message(
-            f"{interaction.user.display_name} will be reminded", ephemeral=True
-        )
+        await interaction.response.send_message(f"{interaction.user.display_name} will be reminded", ephemeral=True)
 
     @discord.ui.select(
         custom_id="signup:zone",
@@ -66,9 +65,7 @@ class SignupView(discord.ui.View):
 
 
 class NoteModal(discord.ui.Modal, title="A note for the teacher"):
-    note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
-        label="Note", custom_id="note:text", max_length=50
-    )
+    note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(label="Note", custom_id="note:text", max_length=50)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(f"noted: {self.note.value}", ephemeral=True)
@@ -144,9 +141,7 @@ class PracticeBot(commands.Bot):
         await self.tree.sync(guild=self.guild_object)
         self.synced.set()
 
-    async def _tree_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
+    async def _tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         self.errors.append(error)
 
 
@@ -188,9 +183,7 @@ async def test_json_replies_say_exactly_application_json_and_errors_look_like_di
 ) -> None:
     token = sandbox.world.bot_token
     async with aiohttp.ClientSession() as http:
-        async with http.get(
-            f"{sandbox.api_base_url}/users/@me", headers={"Authorization": f"Bot {token}"}
-        ) as r:
+        async with http.get(f"{sandbox.api_base_url}/users/@me", headers={"Authorization": f"Bot {token}"}) as r:
             assert r.status == 200
             assert r.headers["Content-Type"] == "application/json"
             assert (await r.json())["id"] == str(sandbox.world.bot_user.id)
@@ -198,13 +191,9 @@ async def test_json_replies_say_exactly_application_json_and_errors_look_like_di
         async with http.get(f"{sandbox.api_base_url}/users/@me", headers={"Authorization": "Bot wrong"}) as r:
             assert r.status == 401
             assert await r.json() == {"message": "401: Unauthorized", "code": 0}
-        async with http.get(
-            f"{sandbox.api_base_url}/gateway/bot", headers={"Authorization": f"Bot {token}"}
-        ) as r:
+        async with http.get(f"{sandbox.api_base_url}/gateway/bot", headers={"Authorization": f"Bot {token}"}) as r:
             assert (await r.json())["url"] == sandbox.gateway_url
-        async with http.get(
-            f"{sandbox.api_base_url}/nowhere", headers={"Authorization": f"Bot {token}"}
-        ) as r:
+        async with http.get(f"{sandbox.api_base_url}/nowhere", headers={"Authorization": f"Bot {token}"}) as r:
             assert r.status == 404
             assert await r.json() == {"message": "404: Not Found", "code": 0}
     assert sandbox.invalid_requests.count() == 1
@@ -265,9 +254,7 @@ async def test_member_runs_a_synced_command_with_options_and_sees_an_ephemeral_r
 async def test_subcommand_with_a_thinking_defer_then_follow_up(sandbox: Sandbox, run: Any) -> None:
     context, bot = await start_practice_bot(run, sandbox)
     try:
-        handle = await sandbox.person("laila").run_command(
-            "session", {"reason": "teacher ill"}, subcommand="cancel"
-        )
+        handle = await sandbox.person("laila").run_command("session", {"reason": "teacher ill"}, subcommand="cancel")
         reply = await handle.response()
         assert reply.content == "cancelled: teacher ill"
         assert reply.ephemeral
@@ -311,9 +298,7 @@ async def test_modal_is_shown_then_submitted(sandbox: Sandbox, run: Any) -> None
         shown = await (await priya.run_command("note")).response()
         assert shown.kind == "modal"
         assert shown.modal is not None and shown.modal["title"] == "A note for the teacher"
-        reply = await (
-            await priya.submit_modal(shown.modal["custom_id"], {"note:text": "running late"})
-        ).response()
+        reply = await (await priya.submit_modal(shown.modal["custom_id"], {"note:text": "running late"})).response()
         assert reply.ephemeral and reply.content == "noted: running late"
     finally:
         await context.__aexit__(None, None, None)
@@ -384,9 +369,7 @@ async def test_dm_to_a_member_with_closed_dms_is_forbidden_50007(sandbox: Sandbo
     assert sandbox.person("mei").dms() == []
 
 
-async def test_repeated_nonce_with_enforce_nonce_returns_the_first_message(
-    sandbox: Sandbox, run: Any
-) -> None:
+async def test_repeated_nonce_with_enforce_nonce_returns_the_first_message(sandbox: Sandbox, run: Any) -> None:
     client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
     async with run(client):
         channel = client.get_channel(sandbox.world.find_channel("general").id)
@@ -487,9 +470,7 @@ async def test_permission_overwrites_and_channel_edit_reach_the_cache(sandbox: S
         await client.wait_for("guild_channel_update", timeout=ANSWER_TIMEOUT)
         assert stage.overwrites_for(sam).speak is False
         assert (
-            not sandbox.world.permissions_in(
-                sandbox.world.find_member("sam"), sandbox.world.channel(stage.id)
-            )
+            not sandbox.world.permissions_in(sandbox.world.find_member("sam"), sandbox.world.channel(stage.id))
             & Permission.SPEAK
         )
         with pytest.raises(discord.Forbidden):
@@ -639,3 +620,56 @@ async def test_messages_edit_delete_history_and_commands_listing(sandbox: Sandbo
         assert {c.name for c in listed} == {"schedule", "session", "coordinate", "note", "play"}
     finally:
         await context.__aexit__(None, None, None)
+
+
+async def test_files_in_messages_and_interaction_replies(sandbox: Sandbox, run: Any) -> None:
+    guild = discord.Object(sandbox.world.guild.id)
+    client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
+    tree = app_commands.CommandTree(client)
+    calendar = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+
+    @tree.command(name="calendar", description="Get the calendar", guild=guild)
+    async def send_calendar(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            "Your sessions", file=discord.File(io.BytesIO(calendar), "circles.ics"), ephemeral=True
+        )
+
+    async with run(client):
+        await tree.sync(guild=guild)
+        channel = client.get_channel(sandbox.world.find_channel("schedule").id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("This week", file=discord.File(io.BytesIO(b"\x89PNG chart"), "week.png"))
+        assert [a.filename for a in sent.attachments] == ["week.png"]
+        assert await sent.attachments[0].read() == b"\x89PNG chart"
+        reply = await (await sandbox.person("sam").run_command("calendar")).response()
+    assert reply.ephemeral and reply.message is not None
+    assert [(a.filename, a.data) for a in reply.message.attachments] == [("circles.ics", calendar)]
+
+
+async def test_buttons_in_a_dm_come_back_as_a_dm_interaction(sandbox: Sandbox, run: Any) -> None:
+    pressed: asyncio.Future[discord.Interaction] = asyncio.get_running_loop().create_future()
+
+    class CantMakeIt(discord.ui.View):
+        def __init__(self) -> None:
+            super().__init__(timeout=None)
+
+        @discord.ui.button(label="Can't make it", custom_id="reminder:skip")
+        async def skip(self, interaction: discord.Interaction, button: discord.ui.Button[CantMakeIt]) -> None:
+            pressed.set_result(interaction)
+            await interaction.response.edit_message(content="Noted, take care", view=None)
+
+    client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
+    async with run(client):
+        client.add_view(CantMakeIt())
+        guild = client.get_guild(sandbox.world.guild.id)
+        assert guild is not None
+        member = guild.get_member(sandbox.world.find_member("sam").id)
+        assert member is not None
+        await member.send("Your circle starts in an hour", view=CantMakeIt())
+        sam = sandbox.person("sam")
+        reply = await (await sam.press_button(sam.dms()[-1], "reminder:skip")).response()
+        interaction = await asyncio.wait_for(pressed, ANSWER_TIMEOUT)
+    assert interaction.guild_id is None and isinstance(interaction.channel, discord.DMChannel)
+    assert interaction.user.id == sam.id
+    assert reply.kind == "update" and reply.content == "Noted, take care"
+    assert [m.content for m in sam.dms()] == ["Noted, take care"]
