@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from bot.storage import Database, DeliveryKey, DeliveryRow
 
@@ -134,10 +134,12 @@ class Ledger:
         self.first_retry_delay = first_retry_delay
         self.max_retry_delay = max_retry_delay
 
-    async def enqueue(self, key: DeliveryKey, due_at: datetime) -> DeliveryRow:
+    async def enqueue(
+        self, key: DeliveryKey, due_at: datetime, payload: Mapping[str, Any] | None = None
+    ) -> DeliveryRow:
         """Add a pending message for `key`, due at `due_at`; an existing key is left as it is."""
         nonce = delivery_nonce(key.occurrence_id, key.recipient_id, key.kind, key.change_version)
-        row, _created = await self.db.insert_delivery(key, due_at, nonce)
+        row, _created = await self.db.insert_delivery(key, due_at, nonce, payload)
         return row
 
     async def get(self, key: DeliveryKey) -> DeliveryRow | None:

@@ -7,9 +7,11 @@ UPDATE, so two senders can never both move the same row out of a state.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from bot.errors import ConflictError, NotFoundError
 from bot.storage.base import StorageBase
@@ -36,6 +38,7 @@ def delivery_from_row(row: sqlite3.Row) -> DeliveryRow:
         message_id=row["message_id"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+        payload=json.loads(row["payload"]),
     )
 
 
@@ -43,7 +46,7 @@ class DeliveryQueries(StorageBase):
     """Delivery-ledger row storage and state transitions."""
 
     async def insert_delivery(
-        self, key: DeliveryKey, due_at: datetime, nonce: str
+        self, key: DeliveryKey, due_at: datetime, nonce: str, payload: Mapping[str, Any] | None = None
     ) -> tuple[DeliveryRow, bool]:
         """Add a pending delivery unless its key exists; return the stored row and whether it is new."""
         if not key.kind:
@@ -55,10 +58,10 @@ class DeliveryQueries(StorageBase):
                 raise NotFoundError(f"there is no session #{key.occurrence_id}")
             rows = await self._write_returning(
                 "INSERT INTO deliveries"
-                " (occurrence_id, recipient_id, kind, change_version, due_at, status, nonce)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?)"
+                " (occurrence_id, recipient_id, kind, change_version, due_at, status, nonce, payload)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
                 " ON CONFLICT (occurrence_id, recipient_id, kind, change_version) DO NOTHING RETURNING *",
-                (*_key_params(key), due_text, nonce),
+                (*_key_params(key), due_text, nonce, json.dumps(dict(payload or {}), sort_keys=True)),
             )
             if rows:
                 return delivery_from_row(rows[0]), True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final, Literal
 
@@ -18,6 +18,7 @@ __all__ = [
     "WEEKDAY_CODES",
     "AttendanceRow",
     "AuditRow",
+    "CancelSource",
     "DeliveryKey",
     "DeliveryRow",
     "DeliveryStatus",
@@ -39,6 +40,7 @@ OccurrenceStatus = Literal["scheduled", "cancelled", "open", "teacher_led", "no_
 SignupSource = Literal["command", "button", "event", "series"]
 ReminderChannel = Literal["dm", "thread"]
 DeliveryStatus = Literal["pending", "claimed", "sent", "dropped"]
+CancelSource = Literal["session", "series"]
 
 # RFC 5545 BYDAY codes, Monday first (datetime.weekday() order).
 WEEKDAY_CODES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -94,6 +96,8 @@ class OccurrenceRow:
     change_version: int
     created_at: datetime
     updated_at: datetime
+    # 'session' when cancelled on its own, 'series' when its series was paused or ended.
+    cancelled_by: CancelSource | None = None
 
     @property
     def end_utc(self) -> datetime:
@@ -161,6 +165,8 @@ class DeliveryRow:
     message_id: int | None
     attempts: int
     last_error: str | None
+    # What a notice announces, fixed when the change was made (e.g. {"old_start": "...Z"}).
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

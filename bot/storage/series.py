@@ -13,6 +13,7 @@ from bot.storage.rows import (
     FINISHED_OCCURRENCE_STATUSES,
     UNSET,
     WEEKDAY_CODES,
+    CancelSource,
     OccurrenceRow,
     OccurrenceStatus,
     SeriesRow,
@@ -62,6 +63,7 @@ def occurrence_from_row(row: sqlite3.Row) -> OccurrenceRow:
         change_version=row["change_version"],
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
+        cancelled_by=cast(CancelSource | None, row["cancelled_by"]),
     )
 
 
@@ -327,14 +329,71 @@ class SeriesQueries(StorageBase):
             raise ConflictError(f"session #{occurrence_id} is already {occurrence.status}")
         return occurrence
 
-    async def cancel_occurrence(self, occurrence_id: int) -> tuple[OccurrenceRow, OccurrenceRow]:
+    async def cancel_occurrence(
+        self, occurrence_id: int, *, by: CancelSource = "session"
+    ) -> tuple[OccurrenceRow, OccurrenceRow]:
         """Cancel a session, raising its change_version; return (before, after)."""
         async with self.transaction():
             old = await self._require_changeable(occurrence_id)
             rows = await self._write_returning(
-                "UPDATE occurrences SET status = 'cancelled', change_version = change_version + 1,"
+                "UPDATE occurrences SET status = 'cancelled', cancelled_by = ?, change_version = change_version + 1,"
                 " updated_at = ? WHERE id = ? RETURNING *",
+                (by, to_db_time(self.now()), occurrence_id),
+            )
+        return old, occurrence_from_row(rows[0])
+
+    async def restore_occurrence(self, occurrence_id: int) -> tuple[OccurrenceRow, OccurrenceRow]:
+        """Put a cancelled session back on the schedule, raising its change_version; return (before, after)."""
+        async with self.transaction():
+            old = await self._require_occurrence(occurrence_id)
+            if old.status != "cancelled":
+                raise ConflictError(f"session #{occurrence_id} is not cancelled (it is {old.status})")
+            rows = await self._write_returning(
+                "UPDATE occurrences SET status = 'scheduled', cancelled_by = NULL,"
+                " change_version = change_version + 1, updated_at = ? WHERE id = ? RETURNING *",
                 (to_db_time(self.now()), occurrence_id),
+            )
+        return old, occurrence_from_row(rows[0])
+
+    async def rebase_occurrence(
+        self, occurrence_id: int, *, recurrence_id: datetime, start: datetime
+    ) -> tuple[OccurrenceRow, OccurrenceRow]:
+        """Give a session a new rule-given recurrence id (its series' rule changed) and start.
+
+        The change_version rises only if the start moves: a new recurrence id alone is bookkeeping.
+        """
+        async with self.transaction():
+            old = await self._require_changeable(occurrence_id)
+            bump = int(old.start_utc != start)
+            rows = await self._write_returning(
+                "UPDATE occurrences SET recurrence_id = ?, start_utc = ?, change_version = change_version + ?,"
+                " updated_at = ? WHERE id = ? RETURNING *",
+                (to_db_time(recurrence_id), to_db_time(start), bump, to_db_time(self.now()), occurrence_id),
+            )
+        return old, occurrence_from_row(rows[0])
+
+    async def update_occurrence_details(
+        self,
+        occurrence_id: int,
+        *,
+        title: str | None = None,
+        duration_minutes: int | None = None,
+        practice: str | None | Unset = UNSET,
+    ) -> tuple[OccurrenceRow, OccurrenceRow]:
+        """Change a session's title, length or planned practice, raising its change_version."""
+        async with self.transaction():
+            old = await self._require_changeable(occurrence_id)
+            new_practice = old.practice if isinstance(practice, Unset) else practice
+            rows = await self._write_returning(
+                "UPDATE occurrences SET title = ?, duration_minutes = ?, practice = ?,"
+                " change_version = change_version + 1, updated_at = ? WHERE id = ? RETURNING *",
+                (
+                    old.title if title is None else title,
+                    old.duration_minutes if duration_minutes is None else duration_minutes,
+                    new_practice,
+                    to_db_time(self.now()),
+                    occurrence_id,
+                ),
             )
         return old, occurrence_from_row(rows[0])
 
