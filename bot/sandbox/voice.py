@@ -51,9 +51,7 @@ T = TypeVar("T")
 
 # Client ops we accept and record but need not act on: DAVE replies (we never start DAVE) and
 # discord.py's legacy CLIENT_CONNECT.
-_IGNORED_OPS = frozenset(
-    {VoiceOp.CLIENT_CONNECT, VoiceOp.DAVE_TRANSITION_READY, VoiceOp.MLS_INVALID_COMMIT_WELCOME}
-)
+_IGNORED_OPS = frozenset({VoiceOp.CLIENT_CONNECT, VoiceOp.DAVE_TRANSITION_READY, VoiceOp.MLS_INVALID_COMMIT_WELCOME})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +73,7 @@ class _Link:
         self._lock = asyncio.Lock()  # several tasks (peers' handlers) may send to one socket
 
     async def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON message, never interleaved with another sender's."""
         async with self._lock:
             await self.ws.send_json(message)
 
@@ -160,9 +159,7 @@ class VoiceServer:
             # A new VOICE_SERVER_UPDATE (a channel move, a re-join) ends the old voice connection
             # with 4014; discord.py relies on that close to re-identify with the new token.
             self.sessions.end(stale)
-            task = asyncio.get_running_loop().create_task(
-                self._end_connection(stale, b"Voice server changed.")
-            )
+            task = asyncio.get_running_loop().create_task(self._end_connection(stale, b"Voice server changed."))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -178,9 +175,7 @@ class VoiceServer:
         if link is not None:
             await link.ws.close(code=VoiceClose.DISCONNECTED, message=reason)
         for peer in self.sessions.peers(session):
-            await self._send_numbered(
-                peer, {"op": VoiceOp.CLIENT_DISCONNECT, "d": {"user_id": str(session.user_id)}}
-            )
+            await self._send_numbered(peer, {"op": VoiceOp.CLIENT_DISCONNECT, "d": {"user_id": str(session.user_id)}})
         self._changes.notify()
 
     # --- test hooks ------------------------------------------------------------------------
@@ -194,6 +189,12 @@ class VoiceServer:
         await link.ws.close(code=VoiceClose.VOICE_SERVER_CRASHED, message=b"Voice server crashed.")
         self._changes.notify()
         return True
+
+    def send_udp(self, datagram: bytes, address: tuple[str, int]) -> None:
+        """Send a raw datagram from the voice UDP address (clients' sockets only accept that source)."""
+        if self._udp is None:
+            raise RuntimeError("VoiceServer.start() has not been awaited")
+        self._udp.sendto(datagram, address)
 
     def session(self, user_id: int, guild_id: int | None = None) -> VoiceSession | None:
         """A user's current voice session, if any."""

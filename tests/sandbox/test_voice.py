@@ -327,8 +327,7 @@ async def test_moving_channels_closes_the_old_connection_and_reidentifies_with_t
     # discord.py 2.7's socket reader thread still sits in a 30 s select() on the socket it replaced
     # for the move, so IP discovery would stall until that times out. One datagram to the old
     # socket wakes it; it must come from the server's address, as the socket is connected there.
-    assert voice._udp is not None
-    voice._udp.sendto(b"\0\0", old_socket)
+    voice.send_udp(b"\0\0", old_socket)
     await asyncio.wait_for(move, timeout=10)
     await voice.wait_for_connection(me(bot))
     assert voice_client.is_connected() and voice_client.channel.id == stage.id
