@@ -284,9 +284,7 @@ async def test_reconnect_request_and_invalid_session(sandbox: Sandbox, run: Any)
 # ---- voice (op 4) -----------------------------------------------------------------------------
 
 
-async def test_op4_join_sends_voice_state_and_server_updates_and_leave_clears_them(
-    sandbox: Sandbox, run: Any
-) -> None:
+async def test_op4_join_sends_voice_state_and_server_updates_and_leave_clears_them(sandbox: Sandbox, run: Any) -> None:
     client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
     async with run(client):
         channel = client.get_channel(sandbox.world.find_channel("Quiet Sitting").id)
@@ -300,9 +298,7 @@ async def test_op4_join_sends_voice_state_and_server_updates_and_leave_clears_th
         assert voice.is_connected()
         assert sandbox.voice is not None and sandbox.voice.session(bot_id) is not None
         await voice.disconnect()
-        await sandbox.wait_until(
-            lambda: sandbox.world.voice_state(bot_id) is None, what="the bot to leave voice"
-        )
+        await sandbox.wait_until(lambda: sandbox.world.voice_state(bot_id) is None, what="the bot to leave voice")
 
 
 async def test_member_events_need_the_members_intent(sandbox: Sandbox, raw: Any) -> None:
@@ -323,11 +319,13 @@ async def test_member_events_need_the_members_intent(sandbox: Sandbox, raw: Any)
 async def test_discord_py_sees_people_join_and_leave(sandbox: Sandbox, run: Any) -> None:
     client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
     async with run(client):
+        joining = client.wait_for("member_join", timeout=TIMEOUT)
         newcomer = await sandbox.join_guild("noor", "Noor", roles=["Teacher"])
-        joined = await client.wait_for("member_join", timeout=TIMEOUT)
+        joined = await joining
         assert joined.id == newcomer.id and [r.name for r in joined.roles[1:]] == ["Teacher"]
+        leaving = client.wait_for("member_remove", timeout=TIMEOUT)
         await newcomer.leave_guild()
-        left = await client.wait_for("member_remove", timeout=TIMEOUT)
+        left = await leaving
         assert left.id == newcomer.id
         assert left.guild.get_member(newcomer.id) is None
 

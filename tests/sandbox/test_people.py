@@ -82,9 +82,7 @@ def registered(sandbox: Sandbox) -> Sandbox:
 async def test_invalid_command_input_is_refused_before_the_bot_sees_it(
     registered: Sandbox, options: dict[str, Any], complaint: str
 ) -> None:
-    with pytest.raises(
-        ValueError, match=complaint.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
-    ):
+    with pytest.raises(ValueError, match=complaint.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         await registered.person("sam").run_command("schedule", options)
     assert registered.world.interactions == {}
 
@@ -245,11 +243,13 @@ async def test_interest_in_events_and_messages_reach_the_bot(sandbox: Sandbox, r
             channel=room,
             privacy_level=discord.PrivacyLevel.guild_only,
         )
+        interested = client.wait_for("scheduled_event_user_add", timeout=TIMEOUT)
         await sandbox.person("jonas").mark_interested(event.id)
-        _, user = await client.wait_for("scheduled_event_user_add", timeout=TIMEOUT)
+        _, user = await interested
         assert user.id == sandbox.person("jonas").id
+        posted = client.wait_for("message", timeout=TIMEOUT)
         await sandbox.person("jonas").send_message("general", "see you Monday")
-        message = await client.wait_for("message", timeout=TIMEOUT)
+        message = await posted
         assert message.content == "see you Monday" and message.author.id == sandbox.person("jonas").id
         assert isinstance(message.author, discord.Member)
 
@@ -300,9 +300,7 @@ async def test_labelled_modal_fields_are_checked_and_submitted(sandbox: Sandbox,
             await laila.submit_modal(
                 modal["custom_id"], {"series:name": "Sunday sit", "series:day": "sun", "series:colour": "x"}
             )
-        handle = await laila.submit_modal(
-            modal["custom_id"], {"series:name": "Sunday sit", "series:day": "sun"}
-        )
+        handle = await laila.submit_modal(modal["custom_id"], {"series:name": "Sunday sit", "series:day": "sun"})
         reply = await handle.response()
     assert reply.content == "Sunday sit on sun"
     assert reply.message is not None and reply.message.interaction_id == handle.id

@@ -429,10 +429,11 @@ async def test_threads_from_a_message_and_without_one(sandbox: Sandbox, run: Any
         channel = client.get_channel(sandbox.world.find_channel("teachers").id)
         assert isinstance(channel, discord.TextChannel)
         message = await channel.send("Notes for Sunday")
+        # Waiters are registered before the request: the gateway event may beat the HTTP answer.
+        thread_created = client.wait_for("thread_create", timeout=ANSWER_TIMEOUT)
         thread = await message.create_thread(name="Sunday notes")
         assert thread.id == message.id
-        created = await client.wait_for("thread_create", timeout=ANSWER_TIMEOUT)
-        assert created.id == thread.id
+        assert (await thread_created).id == thread.id
         ana = channel.guild.get_member(sandbox.world.find_member("ana").id)
         assert ana is not None
         await thread.add_user(ana)
@@ -466,8 +467,9 @@ async def test_permission_overwrites_and_channel_edit_reach_the_cache(sandbox: S
         assert isinstance(stage, discord.StageChannel)
         sam = stage.guild.get_member(sandbox.world.find_member("sam").id)
         assert sam is not None
+        updated = client.wait_for("guild_channel_update", timeout=ANSWER_TIMEOUT)
         await stage.set_permissions(sam, speak=False)
-        await client.wait_for("guild_channel_update", timeout=ANSWER_TIMEOUT)
+        await updated
         assert stage.overwrites_for(sam).speak is False
         assert (
             not sandbox.world.permissions_in(sandbox.world.find_member("sam"), sandbox.world.channel(stage.id))
@@ -475,8 +477,9 @@ async def test_permission_overwrites_and_channel_edit_reach_the_cache(sandbox: S
         )
         with pytest.raises(discord.Forbidden):
             await stage.set_permissions(sam, manage_webhooks=True)
+        updated = client.wait_for("guild_channel_update", timeout=ANSWER_TIMEOUT)
         await stage.set_permissions(sam, overwrite=None)
-        await client.wait_for("guild_channel_update", timeout=ANSWER_TIMEOUT)
+        await updated
         assert stage.overwrites_for(sam).is_empty()
         general = client.get_channel(sandbox.world.find_channel("general").id)
         assert isinstance(general, discord.TextChannel)
@@ -518,12 +521,13 @@ async def test_server_mute_and_move_in_voice(sandbox: Sandbox, run: Any) -> None
     client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
     async with run(client):
         priya = sandbox.person("priya")
+        joined = client.wait_for("voice_state_update", timeout=ANSWER_TIMEOUT)
         await priya.join_voice("Quiet Sitting")
-        update = await client.wait_for("voice_state_update", timeout=ANSWER_TIMEOUT)
-        member, _, after = update
+        member, _, after = await joined
         assert member.id == priya.id and after.channel is not None and after.channel.name == "Quiet Sitting"
+        muted = client.wait_for("voice_state_update", timeout=ANSWER_TIMEOUT)
         await member.edit(mute=True)
-        await client.wait_for("voice_state_update", timeout=ANSWER_TIMEOUT)
+        await muted
         assert priya.voice_state is not None and priya.voice_state.mute
         assert await priya.try_unmute() is False
         stage = client.get_channel(sandbox.world.find_channel("Practice Circle").id)
@@ -544,23 +548,24 @@ async def test_stage_instance_and_invitation_to_speak(sandbox: Sandbox, run: Any
         jonas = sandbox.person("jonas")
         state = await jonas.join_voice(stage.id)
         assert state.suppress
+        opened = client.wait_for("stage_instance_create", timeout=ANSWER_TIMEOUT)
         instance = await stage.create_instance(topic="Sunday practice circle")
-        await client.wait_for("stage_instance_create", timeout=ANSWER_TIMEOUT)
+        await opened
         assert stage.instance is not None and stage.instance.topic == "Sunday practice circle"
-        await jonas.request_to_speak()
-        member, _, after = await client.wait_for(
-            "voice_state_update",
-            check=lambda m, b, a: a.requested_to_speak_at is not None,
-            timeout=ANSWER_TIMEOUT,
+        hand_raised = client.wait_for(
+            "voice_state_update", check=lambda m, b, a: a.requested_to_speak_at is not None, timeout=ANSWER_TIMEOUT
         )
+        await jonas.request_to_speak()
+        member, _, after = await hand_raised
         await member.edit(suppress=False)
         await sandbox.wait_until(
             lambda: jonas.voice_state and not jonas.voice_state.suppress, what="Jonas invited to speak"
         )
         assert jonas.voice_state is not None and jonas.voice_state.request_to_speak_timestamp is None
         await instance.edit(topic="Sunday circle: Soften, Soothe, Allow")
+        closed = client.wait_for("stage_instance_delete", timeout=ANSWER_TIMEOUT)
         await instance.delete()
-        await client.wait_for("stage_instance_delete", timeout=ANSWER_TIMEOUT)
+        await closed
     assert sandbox.world.guild.stage_instances == {}
 
 
@@ -585,8 +590,9 @@ async def test_scheduled_event_lifecycle_and_interested_people(sandbox: Sandbox,
             channel=stage,
             privacy_level=discord.PrivacyLevel.guild_only,
         )
+        interested = client.wait_for("scheduled_event_user_add", timeout=ANSWER_TIMEOUT)
         await sandbox.person("mei").mark_interested("Sunday circle")
-        scheduled, user = await client.wait_for("scheduled_event_user_add", timeout=ANSWER_TIMEOUT)
+        scheduled, user = await interested
         assert scheduled.id == event.id and user.id == sandbox.person("mei").id
         assert [u.id async for u in event.users()] == [sandbox.person("mei").id]
         event = await event.start()
@@ -594,8 +600,9 @@ async def test_scheduled_event_lifecycle_and_interested_people(sandbox: Sandbox,
         assert event.status is discord.EventStatus.completed
         with pytest.raises(discord.HTTPException):
             await client.http.edit_scheduled_event(guild.id, event.id, status=4)
+        not_interested = client.wait_for("scheduled_event_user_remove", timeout=ANSWER_TIMEOUT)
         await sandbox.person("mei").unmark_interested(event.id)
-        await client.wait_for("scheduled_event_user_remove", timeout=ANSWER_TIMEOUT)
+        await not_interested
 
 
 async def test_messages_edit_delete_history_and_commands_listing(sandbox: Sandbox, run: Any) -> None:
