@@ -687,22 +687,10 @@ class World:
 
         info = world.add_channel("Announcements", ChannelType.GUILD_CATEGORY, position=0)
         world.add_channel(
-            "announcements",
-            ChannelType.GUILD_ANNOUNCEMENT,
-            parent=info,
-            position=0,
-            topic="News from the Practice Circles team",
-            overwrites=[
-                Overwrite(everyone.id, 0, deny=Permission.SEND_MESSAGES),
-                Overwrite(bot_role.id, 0, allow=Permission.SEND_MESSAGES),
-                Overwrite(coordinator.id, 0, allow=Permission.SEND_MESSAGES),
-            ],
-        )
-        world.add_channel(
             "schedule",
             ChannelType.GUILD_TEXT,
             parent=info,
-            position=1,
+            position=0,
             topic="Upcoming practice sessions (times shown in your own time zone)",
             overwrites=[
                 Overwrite(everyone.id, 0, deny=Permission.SEND_MESSAGES),
@@ -877,16 +865,17 @@ class World:
         raise KeyError(f"no member called {name_or_id!r} in {self.guild.name!r}")
 
     def find_channel(self, name_or_id: int | str | Channel) -> Channel:
-        """A channel by object, id or name (with or without '#')."""
+        """A channel by object, id or name (with or without '#'; an exact name beats a category)."""
         if isinstance(name_or_id, Channel):
             return name_or_id
         if isinstance(name_or_id, int):
             return self.channel(name_or_id)
-        wanted = name_or_id.casefold().lstrip("#")
-        for channel in self.guild.channels.values():
-            if channel.name.casefold() == wanted:
-                return channel
-        raise KeyError(f"no channel called {name_or_id!r} in {self.guild.name!r}")
+        wanted = name_or_id.lstrip("#")
+        matches = [c for c in self.guild.channels.values() if c.name.casefold() == wanted.casefold()]
+        matches.sort(key=lambda c: (c.name != wanted, c.type == ChannelType.GUILD_CATEGORY))
+        if not matches:
+            raise KeyError(f"no channel called {name_or_id!r} in {self.guild.name!r}")
+        return matches[0]
 
     def find_role(self, name_or_id: int | str | Role) -> Role:
         """A role by object, id or name."""

@@ -135,7 +135,7 @@ async def test_zlib_stream_frames_hello_heartbeat_and_ready(sandbox: Sandbox, ra
     # Without GUILD_PRESENCES the member list holds the bot (and people in voice) only.
     assert [m["user"]["id"] for m in guild["members"]] == [str(sandbox.world.bot_user.id)]
     types = {c["type"] for c in guild["channels"]}
-    assert types == {0, 2, 4, 5, 13}
+    assert types == {0, 2, 4, 13}
 
 
 async def test_close_codes_for_bad_identify(sandbox: Sandbox, raw: Any) -> None:
