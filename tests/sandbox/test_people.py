@@ -324,3 +324,32 @@ async def test_modal_select_values_must_be_offered(sandbox: Sandbox, run: Any) -
             await laila.submit_modal(modal["custom_id"], {"series:name": "Tuesday sit", "series:day": "tue"})
         with pytest.raises(ActionRefused, match="takes 1..1 values, got 0"):
             await laila.submit_modal(modal["custom_id"], {"series:name": "Tuesday sit"})
+
+
+async def test_a_global_command_run_in_a_dm(sandbox: Sandbox, run: Any) -> None:
+    seen: asyncio.Future[discord.Interaction] = asyncio.get_running_loop().create_future()
+    client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="mysessions", description="Your sessions")
+    @app_commands.allowed_contexts(guilds=True, dms=True)
+    async def mysessions(interaction: discord.Interaction) -> None:
+        seen.set_result(interaction)
+        await interaction.response.send_message("You have no sessions yet", ephemeral=True)
+
+    @tree.command(name="setup", description="Guild only")
+    @app_commands.guild_only()
+    async def setup(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("ok")
+
+    async with run(client):
+        await tree.sync()
+        sam = sandbox.person("sam")
+        with pytest.raises(CommandUnavailable, match="not offered in DMs"):
+            await sam.run_command("setup", channel="dm")
+        reply = await (await sam.run_command("mysessions", channel="dm")).response()
+        interaction = await asyncio.wait_for(seen, TIMEOUT)
+    assert reply.content == "You have no sessions yet" and reply.ephemeral
+    assert interaction.guild_id is None and isinstance(interaction.user, discord.User)
+    assert isinstance(interaction.channel, discord.DMChannel)
+    assert [c.guild_id for c in sandbox.world.commands.values()] == [None, None]
