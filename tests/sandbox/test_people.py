@@ -7,6 +7,7 @@ others check, through the real discord.py client, that the payloads parse as Dis
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -279,34 +280,9 @@ class SeriesModal(discord.ui.Modal, title="New series"):
         )
 
 
-async def test_labelled_modal_fields_are_checked_and_submitted(sandbox: Sandbox, run: Any) -> None:
-    guild = discord.Object(sandbox.world.guild.id)
-    intents = discord.Intents.default()
-    client = discord.Client(intents=intents, guild_ready_timeout=0.05)
-    tree = app_commands.CommandTree(client)
-
-    @tree.command(name="series", description="Create a series", guild=guild)
-    async def series(interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(SeriesModal())
-
-    async with run(client):
-        await tree.sync(guild=guild)
-        laila = sandbox.person("laila")
-        modal = (await (await laila.run_command("series")).response()).modal
-        assert modal is not None
-        with pytest.raises(ActionRefused, match="at least 3"):
-            await laila.submit_modal(modal["custom_id"], {"series:name": "ab", "series:day": "sun"})
-        with pytest.raises(ActionRefused, match="no field"):
-            await laila.submit_modal(
-                modal["custom_id"], {"series:name": "Sunday sit", "series:day": "sun", "series:colour": "x"}
-            )
-        handle = await laila.submit_modal(modal["custom_id"], {"series:name": "Sunday sit", "series:day": "sun"})
-        reply = await handle.response()
-    assert reply.content == "Sunday sit on sun"
-    assert reply.message is not None and reply.message.interaction_id == handle.id
-
-
-async def test_modal_select_values_must_be_offered(sandbox: Sandbox, run: Any) -> None:
+@pytest.fixture
+async def series_modal(sandbox: Sandbox, run: Any) -> AsyncIterator[str]:
+    """A bot whose /series answers with `SeriesModal`, already shown to Laila; yields its custom_id."""
     guild = discord.Object(sandbox.world.guild.id)
     client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
     tree = app_commands.CommandTree(client)
@@ -317,13 +293,29 @@ async def test_modal_select_values_must_be_offered(sandbox: Sandbox, run: Any) -
 
     async with run(client):
         await tree.sync(guild=guild)
-        laila = sandbox.person("laila")
-        modal = (await (await laila.run_command("series")).response()).modal
+        modal = (await (await sandbox.person("laila").run_command("series")).response()).modal
         assert modal is not None
-        with pytest.raises(ActionRefused, match="'tue' is not an option"):
-            await laila.submit_modal(modal["custom_id"], {"series:name": "Tuesday sit", "series:day": "tue"})
-        with pytest.raises(ActionRefused, match="takes 1..1 values, got 0"):
-            await laila.submit_modal(modal["custom_id"], {"series:name": "Tuesday sit"})
+        yield modal["custom_id"]
+
+
+async def test_labelled_modal_fields_are_checked_and_submitted(sandbox: Sandbox, series_modal: str) -> None:
+    laila = sandbox.person("laila")
+    with pytest.raises(ActionRefused, match="at least 3"):
+        await laila.submit_modal(series_modal, {"series:name": "ab", "series:day": "sun"})
+    with pytest.raises(ActionRefused, match="no field"):
+        await laila.submit_modal(series_modal, {"series:name": "Sunday sit", "series:day": "sun", "series:colour": "x"})
+    handle = await laila.submit_modal(series_modal, {"series:name": "Sunday sit", "series:day": "sun"})
+    reply = await handle.response()
+    assert reply.content == "Sunday sit on sun"
+    assert reply.message is not None and reply.message.interaction_id == handle.id
+
+
+async def test_modal_select_values_must_be_offered(sandbox: Sandbox, series_modal: str) -> None:
+    laila = sandbox.person("laila")
+    with pytest.raises(ActionRefused, match="'tue' is not an option"):
+        await laila.submit_modal(series_modal, {"series:name": "Tuesday sit", "series:day": "tue"})
+    with pytest.raises(ActionRefused, match="takes 1..1 values, got 0"):
+        await laila.submit_modal(series_modal, {"series:name": "Tuesday sit"})
 
 
 async def test_a_global_command_run_in_a_dm(sandbox: Sandbox, run: Any) -> None:
