@@ -313,7 +313,7 @@ class Gateway:
         elif connection.session is None:
             await connection.close(Close.NOT_AUTHENTICATED, "Not authenticated.")
         elif op == Op.VOICE_STATE_UPDATE:
-            self.signals.bump("voice_state_update")
+            self.signals.bump("op4")
             if self.on_voice_state is not None:
                 await self.on_voice_state(connection.session, data or {})
         elif op == Op.REQUEST_GUILD_MEMBERS:

@@ -197,6 +197,7 @@ async def test_json_replies_say_exactly_application_json_and_errors_look_like_di
             assert r.status == 404
             assert await r.json() == {"message": "404: Not Found", "code": 0}
     assert sandbox.invalid_requests.count() == 1
+    assert sandbox.validated_requests == (2 if sandbox.spec is not None else 0)
     assert sandbox.unknown_routes == [("GET", "/nowhere")]
     sandbox.unknown_routes.clear()
 

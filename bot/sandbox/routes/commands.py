@@ -67,7 +67,6 @@ async def bulk_overwrite(sandbox: Sandbox, req: ApiRequest) -> Reply:
     definitions = req.json_list()
     _check_definitions(definitions)
     commands = sandbox.world.overwrite_commands(guild_id, definitions)
-    sandbox.signals.bump("commands_synced")
     return Reply(body=[payloads.application_command(sandbox.world, c) for c in commands])
 
 

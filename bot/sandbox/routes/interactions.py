@@ -113,7 +113,6 @@ async def create_callback(sandbox: Sandbox, req: ApiRequest) -> Reply:
             sandbox.events.message_updated(message)
         else:
             sandbox.events.message_created(message)
-    sandbox.signals.bump("interaction_callback")
     if not req.flag("with_response"):
         return Reply(status=204)
     interaction: dict[str, Any] = {"id": str(record.id), "type": record.type}
@@ -166,7 +165,6 @@ async def edit_message(sandbox: Sandbox, req: ApiRequest) -> Reply:
     if was_loading:
         message.edited_at = None
     sandbox.events.message_updated(message)
-    sandbox.signals.bump("interaction_edit")
     return Reply(body=payloads.message(sandbox.world, message, sandbox.base_url))
 
 
@@ -176,7 +174,6 @@ async def delete_message(sandbox: Sandbox, req: ApiRequest) -> Reply:
     message = _webhook_message(sandbox, req, record)
     message.deleted = True
     sandbox.events.message_deleted(message)
-    sandbox.signals.bump("interaction_edit")
     return Reply(status=204)
 
 
@@ -197,7 +194,6 @@ async def create_followup(sandbox: Sandbox, req: ApiRequest) -> Reply:
         message = _reply_message(sandbox, record, fields)
         record.followup_ids.append(message.id)
         sandbox.events.message_created(message)
-    sandbox.signals.bump("interaction_followup")
     if not req.flag("wait"):
         return Reply(status=204)
     return Reply(body=payloads.message(world, message, sandbox.base_url))
