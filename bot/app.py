@@ -6,23 +6,24 @@ intents, allowed mentions, the command tree with its single error handler, start
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import texts
+from bot.adapters.discord_delivery import DiscordAnnouncer, DiscordMessenger
 from bot.config import Config
+from bot.core import Core, utc_now
 from bot.discord_endpoints import DiscordEndpoints
 from bot.errors import PracticeCirclesError
 from bot.recordings import RecordingCatalog
 from bot.storage import Database
-from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +43,6 @@ def minimal_intents() -> discord.Intents:
     intents.voice_states = True  # who joins and leaves session channels: attendance, muting
     intents.guild_scheduled_events = True  # members marking "Interested" on mirrored events
     return intents
-
-
-def utc_now() -> dt.datetime:
-    """The current instant, aware, in UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class Core:
-    """The bot's core services, readable without Discord."""
-
-    config: Config
-    db: Database
-    recordings: RecordingCatalog
-    timers: Timers = field(default_factory=Timers)
-    clock: Callable[[], dt.datetime] = utc_now
 
 
 class PracticeCirclesTree(app_commands.CommandTree["PracticeCirclesBot"]):
@@ -91,7 +76,15 @@ async def reply_to_error(interaction: discord.Interaction, error: Exception) -> 
 class PracticeCirclesBot(commands.Bot):
     """The Practice Circles bot: slash commands, buttons and timers over the core."""
 
-    def __init__(self, core: Core, *, endpoints: DiscordEndpoints | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        recordings: RecordingCatalog,
+        *,
+        endpoints: DiscordEndpoints | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=minimal_intents(),
@@ -99,7 +92,14 @@ class PracticeCirclesBot(commands.Bot):
             tree_cls=PracticeCirclesTree,
             help_command=None,
         )
-        self.core = core
+        self.core = Core.assemble(
+            config,
+            db,
+            recordings,
+            messenger=DiscordMessenger(self, db, config.channels.announcements),
+            announcer=DiscordAnnouncer(self, config.channels.coordinators),
+            clock=clock,
+        )
         self.endpoints = endpoints or DiscordEndpoints()
         self.endpoints.apply(self)
 
@@ -115,9 +115,17 @@ class PracticeCirclesBot(commands.Bot):
         # Guild commands appear at once (global ones can take up to an hour to propagate).
         self.tree.copy_global_to(guild=self.guild_object)
         await self.tree.sync(guild=self.guild_object)
-        self.core.timers.start()
+        # Timers may fire at once (work that fell due while the bot was down), and sending needs
+        # the guild's channels in the cache, so the core starts when the first READY has arrived.
+        self._core_start = asyncio.create_task(self._start_core_when_ready(), name="core-start")
+
+    async def _start_core_when_ready(self) -> None:
+        await self.wait_until_ready()
+        report = await self.core.start()
+        log.info("Practice Circles is ready: %s", report)
+        self.dispatch("core_ready")
 
     async def close(self) -> None:
         """Stop the timers, then disconnect."""
-        self.core.timers.shutdown()
+        self.core.stop()
         await super().close()

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.app import Core, PracticeCirclesBot
+from bot.app import PracticeCirclesBot
 from bot.config import load_config, load_token
 from bot.discord_endpoints import DiscordEndpoints
 from bot.recordings import load_recordings
@@ -46,6 +46,6 @@ async def run_bot(config_path: Path, environ: Mapping[str, str] | None = None) -
     for refused in catalog.refused:
         log.warning("approved recordings: %s (it will not be offered)", refused)
     async with Database.open(config.storage.database) as db:
-        bot = PracticeCirclesBot(Core(config=config, db=db, recordings=catalog), endpoints=endpoints)
+        bot = PracticeCirclesBot(config, db, catalog, endpoints=endpoints)
         async with bot:
             await bot.start(token.reveal())

@@ -20,6 +20,7 @@ import aiosqlite
 
 from bot.errors import StorageError
 from bot.storage.deliveries import DeliveryQueries
+from bot.storage.links import LinkQueries
 from bot.storage.migrator import Migration, load_migrations, split_statements
 from bot.storage.people import PeopleQueries
 from bot.storage.timestamps import utc_now
@@ -89,7 +90,7 @@ async def _pragma(connection: aiosqlite.Connection, pragma: str) -> Any:
     return rows[0][0] if rows else None
 
 
-class Database(DeliveryQueries, PeopleQueries):
+class Database(DeliveryQueries, LinkQueries, PeopleQueries):
     """A Practice Circles SQLite database; see the package docstring for the rules."""
 
     def __init__(

@@ -372,6 +372,16 @@ class SeriesQueries(StorageBase):
             )
         return old, occurrence_from_row(rows[0])
 
+    async def touch_occurrence(self, occurrence_id: int) -> tuple[OccurrenceRow, OccurrenceRow]:
+        """Raise a session's change_version for a change stored elsewhere (e.g. its teacher)."""
+        async with self.transaction():
+            old = await self._require_changeable(occurrence_id)
+            rows = await self._write_returning(
+                "UPDATE occurrences SET change_version = change_version + 1, updated_at = ? WHERE id = ? RETURNING *",
+                (to_db_time(self.now()), occurrence_id),
+            )
+        return old, occurrence_from_row(rows[0])
+
     async def update_occurrence_details(
         self,
         occurrence_id: int,

@@ -68,3 +68,71 @@ UNEXPECTED_ERROR = (
     "Something went wrong on our side and nothing was changed. If it keeps happening, please tell "
     "a coordinator and quote reference {reference}."
 )
+NEEDS_COORDINATOR = (
+    "Only our volunteer coordinators can do that, so nothing was changed. If something in the "
+    "schedule needs attention, please let a coordinator know."
+)
+NEEDS_TEACHER = (
+    "Only teachers can claim or release sessions, so nothing was changed. If you would like to "
+    "teach, please contact the coordinators."
+)
+
+# --- the schedule, for everyone ---------------------------------------------------------------
+NO_SUCH_SESSION = "I can't find session #{id}. It may have been removed; `/schedule` shows what is coming up."
+NO_SUCH_SERIES = "I can't find series #{id}. `/series list` shows the series there are."
+LISTING_DAYS = "I can show from 1 to {max} days ahead; you asked for {got}."
+SESSION_CANCELLED = "“{title}” was cancelled, so it can't take sign-ups or teachers any more."
+SESSION_OVER = "“{title}” has already finished."
+SERIES_ENDED = "The series “{title}” has ended."
+REMINDER_OFFSETS = (
+    "Reminders can be sent {allowed} minutes before a session; {got} is not one of those. "
+    "Please choose from the list."
+)
+FEEDBACK_FOR_COORDINATORS = "New feedback #{id} from <@{user}>:\n>>> {text}"
+
+# --- teachers ---------------------------------------------------------------------------------
+ALREADY_CLAIMED = (
+    "Thank you for offering! Another teacher has just claimed “{title}”, so it is covered. "
+    "`/teach open` shows sessions that still need a teacher."
+)
+NOT_CLAIMED = "“{title}” has no teacher at the moment, so there is nothing to release."
+NOT_YOUR_CLAIM = "That session is held by another teacher; only they or a coordinator can release it."
+CLAIM_FIRST = "Please claim the session first; then you can choose its practice."
+RELEASED_FOR_COORDINATORS = (
+    "A teacher released “{title}” ({start}), which now needs a teacher. Released by <@{teacher}>: {reason}"
+)
+NOT_A_TEACHER = "That person doesn't hold the teacher role, so they can't be given a session."
+
+# --- coordinators -----------------------------------------------------------------------------
+NOTHING_TO_CHANGE = "Nothing to change: please give at least one new value."
+SERIES_NOT_PAUSED = "The series “{title}” is {status}, not paused, so there is nothing to resume."
+NOT_A_SESSION_CHANNEL = (
+    "Sessions can only take place in the session channels set in the configuration "
+    "([channels] sessions). Please pick one of those."
+)
+DURATION_RANGE = "A session lasts between {low} and {high} minutes; {got} is outside that."
+START_IN_PAST = "{start} is already in the past. Please give a future time (US Pacific)."
+SAME_TIME = "The session is already at that time."
+SAME_CHANNEL = "The session is already in that channel."
+
+# --- reminders and notices (bot.wording fills these in) ---------------------------------------
+REMINDER = "Reminder: **{title}** starts {relative} — {when} (your time; {pacific} in US Pacific)."
+REMINDER_LATE = (
+    "Reminder (a little late — sorry, the bot was briefly away): **{title}** starts {relative} — "
+    "{when} (your time; {pacific} in US Pacific)."
+)
+REMINDER_WHERE = "It takes place in <#{channel}>. You are welcome to come as you are, and to leave at any time."
+NOTICE_CANCELLED = "**{title}** on {when} is cancelled. We're sorry for the change."
+NOTICE_CANCELLED_REASON = "Reason: {reason}"
+NOTICE_MOVED = (
+    "**{title}** has moved: it was {old_when}, it is now **{new_when}** (your time; {pacific} in US Pacific)."
+)
+NOTICE_CHANNEL = "**{title}** on {when} will now take place in <#{new_channel}> (it was <#{old_channel}>)."
+NOTICE_TEACHER_CHANGED = "**{title}** on {when} has a change of teacher: it will now be led by <@{teacher}>."
+NOTICE_TEACHER_NONE = (
+    "**{title}** on {when} has no confirmed teacher at the moment. If none can come, we will sit "
+    "together quietly or listen to an approved recording — you are welcome either way."
+)
+NOTICE_RESTORED = "Good news: **{title}** on {when} is back on the schedule."
+NOTICE_FOOTER = "You get this because you signed up. `/signout` stops messages about this session."
+THREAD_NAME = "Reminders · {title} · {date}"

@@ -1,0 +1,107 @@
+"""Sending ledger rows to members over Discord, and posting to the volunteers' channels.
+
+Route: a DM, unless the member asked for the session's reminder thread or has closed their DMs.
+A DM refused with Discord's code 50007 (the member closed DMs) falls back to the thread at once,
+and the member is remembered as closed so the bot stops trying DMs. In the thread the member is
+mentioned, and allowed mentions name exactly that member, so nobody else is ever pinged.
+Every send carries the ledger row's nonce with `enforce_nonce`, so Discord drops a repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from bot import texts
+from bot.delivery import PermanentDeliveryError
+from bot.schedule import utc_to_pacific
+from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.validation import display_safe
+from bot.wording import message_for
+
+log = logging.getLogger(__name__)
+
+# Discord's JSON error code for "Cannot send messages to this user".
+CANNOT_DM = 50007
+
+
+class DiscordMessenger:
+    """The core's Messenger over a discord.py client."""
+
+    def __init__(self, client: discord.Client, db: Database, announcements_channel_id: int) -> None:
+        self.client = client
+        self.db = db
+        self.announcements_channel_id = announcements_channel_id
+
+    async def deliver(self, row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool) -> int | None:
+        """Send one reminder or notice to its member; returns the Discord message id."""
+        recipient = row.key.recipient_id
+        member = await self.db.get_member(recipient)
+        content = message_for(row, occurrence, late=late)
+        wants_thread = member is not None and (member.reminder_channel == "thread" or member.dm_closed)
+        if not wants_thread:
+            try:
+                return await self._send_dm(recipient, content, row.nonce)
+            except discord.Forbidden as error:
+                if error.code != CANNOT_DM:
+                    raise
+                log.info("member %s has closed DMs; using the session thread from now on", recipient)
+                await self.db.set_member(recipient, dm_closed=True)
+        return await self._send_in_thread(recipient, occurrence, content, row.nonce)
+
+    async def _send_dm(self, user_id: int, content: str, nonce: str) -> int:
+        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+        channel = user.dm_channel or await user.create_dm()
+        message = await channel.send(content, nonce=nonce, allowed_mentions=discord.AllowedMentions.none())
+        return message.id
+
+    async def _send_in_thread(self, user_id: int, occurrence: OccurrenceRow, content: str, nonce: str) -> int:
+        thread = await self.session_thread(occurrence)
+        mention_only_them = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
+        try:
+            message = await thread.send(f"<@{user_id}> {content}", nonce=nonce, allowed_mentions=mention_only_them)
+        except discord.NotFound as error:
+            raise PermanentDeliveryError("the session's reminder thread is gone") from error
+        return message.id
+
+    async def session_thread(self, occurrence: OccurrenceRow) -> discord.Thread:
+        """The session's reminder thread in the announcements channel, made once and remembered."""
+        known = await self.db.get_link(occurrence.id, "thread")
+        if known is not None:
+            channel = self.client.get_channel(known)
+            if isinstance(channel, discord.Thread):
+                return channel
+            try:
+                fetched = await self.client.fetch_channel(known)
+            except discord.NotFound:
+                fetched = None
+            if isinstance(fetched, discord.Thread):
+                return fetched
+        parent = self.client.get_channel(self.announcements_channel_id) or await self.client.fetch_channel(
+            self.announcements_channel_id
+        )
+        if not isinstance(parent, discord.TextChannel):
+            raise PermanentDeliveryError("the announcements channel is not a text channel the bot can see")
+        name = texts.THREAD_NAME.format(
+            title=display_safe(occurrence.title)[:60], date=utc_to_pacific(occurrence.start_utc).date().isoformat()
+        )
+        thread = await parent.create_thread(name=name[:100], type=discord.ChannelType.public_thread)
+        await self.db.set_link(occurrence.id, "thread", thread.id)
+        return thread
+
+
+class DiscordAnnouncer:
+    """The core's Announcer: short posts in the coordinators' channel."""
+
+    def __init__(self, client: discord.Client, coordinators_channel_id: int) -> None:
+        self.client = client
+        self.coordinators_channel_id = coordinators_channel_id
+
+    async def to_coordinators(self, text: str) -> None:
+        """Post in the coordinators' channel; pings nobody."""
+        channel = self.client.get_channel(self.coordinators_channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.error("coordinators channel %s is not reachable; message lost: %s", self.coordinators_channel_id, text)
+            return
+        await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())

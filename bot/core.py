@@ -1,0 +1,103 @@
+"""The core, assembled: every service the bot runs on, wired together, with no Discord in sight.
+
+The Discord layer supplies two small adapters (a Messenger that sends ledger rows, an Announcer
+that posts to the volunteers' channels); tests supply fakes. `start()` is the start-up sequence:
+the database is the source of truth, so the horizon is extended and every timer is rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.delivery import Ledger
+from bot.dispatch import Dispatcher, Messenger
+from bot.notices import Notices
+from bot.recordings import RecordingCatalog
+from bot.reminders import RebuildReport, ReminderScheduler
+from bot.sessions import Announcer, Horizon, SessionService
+from bot.storage import Database
+from bot.timers import Timers
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    """The current instant, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Core:
+    """The bot's core services, readable without Discord."""
+
+    config: Config
+    db: Database
+    recordings: RecordingCatalog
+    timers: Timers
+    clock: Callable[[], dt.datetime]
+    ledger: Ledger
+    dispatcher: Dispatcher
+    reminders: ReminderScheduler
+    notices: Notices
+    horizon: Horizon
+    sessions: SessionService
+
+    @classmethod
+    def assemble(
+        cls,
+        config: Config,
+        db: Database,
+        recordings: RecordingCatalog,
+        *,
+        messenger: Messenger,
+        announcer: Announcer,
+        clock: Callable[[], dt.datetime] = utc_now,
+        timers: Timers | None = None,
+    ) -> Core:
+        """Wire the services together over one database and one set of timers."""
+        timers = timers or Timers()
+        ledger = Ledger(db)
+        dispatcher = Dispatcher(db, ledger, timers, messenger, clock)
+        horizon = Horizon(db, dt.timedelta(days=config.sessions.horizon_days), clock)
+        reminders = ReminderScheduler(
+            db,
+            ledger,
+            timers,
+            dispatcher,
+            allowed_offsets=config.reminders.allowed_offsets_minutes,
+            default_offsets=config.reminders.default_offsets_minutes,
+            horizon=horizon.length,
+            clock=clock,
+        )
+        notices = Notices(db, ledger, dispatcher, clock)
+        sessions = SessionService(
+            db,
+            config,
+            horizon=horizon,
+            reminders=reminders,
+            notices=notices,
+            announcer=announcer,
+            clock=clock,
+        )
+        return cls(config, db, recordings, timers, clock, ledger, dispatcher, reminders, notices, horizon, sessions)
+
+    async def start(self) -> RebuildReport:
+        """Start-up: extend the horizon, rebuild every timer from the database, start firing."""
+        await self.sessions.extend_horizon()
+        report = await self.reminders.rebuild()
+        # Once a day, keep the horizon full (a restart does the same).
+        self.timers.schedule_at("horizon:extend", self.clock() + dt.timedelta(days=1), self._daily)
+        self.timers.start()
+        return report
+
+    async def _daily(self) -> None:
+        await self.sessions.extend_horizon()
+        self.timers.schedule_at("horizon:extend", self.clock() + dt.timedelta(days=1), self._daily)
+
+    def stop(self) -> None:
+        """Stop firing timers (the database keeps everything)."""
+        self.timers.shutdown()

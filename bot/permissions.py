@@ -1,0 +1,49 @@
+"""Who may do what. Checked in the core, whatever Discord's command defaults say.
+
+Discord lets a server admin change who sees a command, so command visibility is a convenience,
+never the guard: every state-changing action calls one of these first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot import texts
+from bot.config import RolesSection
+from bot.errors import PermissionDeniedError
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person asking: their id and the ids of the roles they hold in the community's server."""
+
+    user_id: int
+    role_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, user_id: int, role_ids: Iterable[int] = ()) -> Actor:
+        """Build an actor from an id and any iterable of role ids."""
+        return cls(user_id, frozenset(role_ids))
+
+
+def is_coordinator(actor: Actor, roles: RolesSection) -> bool:
+    """True if the actor holds the coordinator role."""
+    return roles.coordinator in actor.role_ids
+
+
+def is_teacher(actor: Actor, roles: RolesSection) -> bool:
+    """True if the actor holds the teacher role."""
+    return roles.teacher in actor.role_ids
+
+
+def require_coordinator(actor: Actor, roles: RolesSection) -> None:
+    """Refuse unless the actor is a coordinator."""
+    if not is_coordinator(actor, roles):
+        raise PermissionDeniedError(texts.NEEDS_COORDINATOR)
+
+
+def require_teacher(actor: Actor, roles: RolesSection) -> None:
+    """Refuse unless the actor is a teacher (coordinators who also teach hold both roles)."""
+    if not is_teacher(actor, roles):
+        raise PermissionDeniedError(texts.NEEDS_TEACHER)

@@ -1,0 +1,54 @@
+"""Checks for free text people type: titles, reasons, feedback.
+
+Mentions in such text can never ping anyone (the client's allowed mentions forbid it, and
+displays escape markdown); here we refuse what no one means to type and cap what Discord can show.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.errors import PracticeCirclesError
+
+# Zero-width (non-)joiners are part of ordinary writing in Persian, Hindi and other scripts, and
+# of many emoji; other format characters (bidi overrides, invisible separators) are refused.
+_JOINERS = ("\u200c", "\u200d")
+
+
+class InvalidTextError(PracticeCirclesError):
+    """Typed text that cannot be used as given."""
+
+
+def clean_text(value: str, *, what: str, max_length: int, multiline: bool = False) -> str:
+    """Trim, refuse control and invisible formatting characters, and cap the length."""
+    text = value.strip()
+    if not text:
+        raise InvalidTextError(f"the {what} is empty; please write a few words.")
+    allowed = set(_JOINERS) | ({"\n"} if multiline else set())
+    for character in text:
+        if character in allowed:
+            continue
+        if unicodedata.category(character) in {"Cc", "Cf", "Zl", "Zp"}:
+            if character == "\n":
+                raise InvalidTextError(f"the {what} must be on one line.")
+            raise InvalidTextError(
+                f"the {what} contains an invisible control character (U+{ord(character):04X}); "
+                "please retype it without copying special characters."
+            )
+    if len(text) > max_length:
+        raise InvalidTextError(f"the {what} is {len(text)} characters long; please keep it to {max_length}.")
+    return text
+
+
+# Markdown a Discord client interprets anywhere in a line (emphasis, code, spoilers, masked links),
+# and mention syntax; neutralised so user text shows exactly as typed and never pings or links.
+_MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
+_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)")
+
+
+def display_safe(text: str) -> str:
+    """User text made inert for display: markdown shown literally, mentions unable to ping or link."""
+    # A zero-width space inside the mention syntax keeps it readable but never a mention.
+    defused = _MENTION.sub(lambda match: match.group(0)[0] + "\u200b" + match.group(0)[1:], text)
+    return _MARKDOWN.sub(r"\\\1", defused)
