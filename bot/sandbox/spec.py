@@ -217,7 +217,7 @@ class OpenAPISpec:
     ) -> None:
         """Compile a parsed OpenAPI document (see `load` for the cached way in)."""
         self.path = path
-        self._doc = _widen_snowflakes(document)
+        self._doc = _widen_permission_bitsets(_widen_snowflakes(document))
         resource = Resource.from_contents(self._doc, default_specification=DRAFT202012)
         self._registry: Registry[Any] = Registry().with_resource(_DOC_URI, resource)
         self._formats = _format_checker()
@@ -725,6 +725,34 @@ def _widen_snowflakes(document: dict[str, Any]) -> dict[str, Any]:
     }
     components = {**document["components"], "schemas": {**schemas, "SnowflakeType": widened}}
     return {**document, "components": components}
+
+
+# Properties that hold a permission bit set. The spec types several as integers, but Discord
+# documents them as strings ("serialized" bit sets, since they exceed 53 bits) and discord.py sends
+# strings; Discord accepts both, so both are accepted here.
+_PERMISSION_PROPERTIES = frozenset({"allow", "deny", "permissions"})
+_BITSET_STRING = {"type": "string", "pattern": "^[0-9]{1,20}$"}
+
+
+def _widen_permission_bitsets(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the document whose integer permission properties also accept digit strings."""
+
+    def widen(node: Any) -> Any:
+        if isinstance(node, list):
+            return [widen(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        copied = {key: widen(value) for key, value in node.items()}
+        properties = copied.get("properties")
+        if isinstance(properties, dict):
+            for name in _PERMISSION_PROPERTIES & properties.keys():
+                schema = properties[name]
+                types = schema.get("type") if isinstance(schema, dict) else None
+                if types == "integer" or (isinstance(types, list) and "integer" in types):
+                    properties[name] = {"anyOf": [schema, _BITSET_STRING]}
+        return copied
+
+    return {**document, "paths": widen(document.get("paths", {})), "components": widen(document.get("components", {}))}
 
 
 # ---------------------------------------------------------------------------------------------

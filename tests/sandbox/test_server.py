@@ -448,20 +448,7 @@ async def test_threads_from_a_message_and_without_one(sandbox: Sandbox, run: Any
     }
 
 
-def spec_rejects_string_permissions(sandbox: Sandbox) -> bool:
-    """True while spec.py takes overwrite allow/deny as integers only (discord.py sends strings)."""
-    if sandbox.spec is None:
-        return False
-    return bool(
-        sandbox.spec.validate(
-            "PUT", "/channels/1/permissions/2", {}, {"allow": "0", "deny": "0", "type": 0}, "application/json"
-        )
-    )
-
-
 async def test_permission_overwrites_and_channel_edit_reach_the_cache(sandbox: Sandbox, run: Any) -> None:
-    if spec_rejects_string_permissions(sandbox):
-        pytest.skip("bot.sandbox.spec still refuses string permission bit sets (reported to its owner)")
     client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
     async with run(client):
         stage = client.get_channel(sandbox.world.find_channel("Practice Circle").id)

@@ -568,3 +568,11 @@ def test_union_shortcut_gives_the_same_answers_as_plain_jsonschema(
     requests += [(m, p, {}, body, "application/json") for m, p, body in UNION_CASES]
     for request in requests:
         assert spec.validate(*request) == plain.validate(*request), request
+
+
+def test_permission_bit_sets_may_be_strings_as_discord_documents(spec: OpenAPISpec) -> None:
+    path = "/channels/1234567890123456/permissions/2234567890123456"
+    assert spec.validate("PUT", path, {}, {"allow": "1024", "deny": "0", "type": 0}, "application/json") == []
+    assert spec.validate("PUT", path, {}, {"allow": 1024, "deny": 0, "type": 0}, "application/json") == []
+    problems = spec.validate("PUT", path, {}, {"allow": "lots", "deny": "0", "type": 0}, "application/json")
+    assert problems and "allow" in problems[0]
