@@ -84,8 +84,10 @@ class PracticeCirclesBot(commands.Bot):
         *,
         endpoints: DiscordEndpoints | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
+        guild_ready_timeout: float = 2.0,
     ) -> None:
         super().__init__(
+            guild_ready_timeout=guild_ready_timeout,
             command_prefix=commands.when_mentioned,
             intents=minimal_intents(),
             allowed_mentions=SAFE_MENTIONS,

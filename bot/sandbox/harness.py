@@ -94,7 +94,8 @@ async def practice_bot(
     catalog = load_recordings(config.recordings.file)
     db = await Database.open(config.storage.database)
     endpoints = DiscordEndpoints(api_base_url=sandbox.api_base_url, gateway_url=sandbox.gateway_url)
-    bot = PracticeCirclesBot(config, db, catalog, endpoints=endpoints, clock=clock)
+    # One small guild arrives at once on loopback; no need for discord.py's 2 s wait for more.
+    bot = PracticeCirclesBot(config, db, catalog, endpoints=endpoints, clock=clock, guild_ready_timeout=0.05)
     core_ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def on_core_ready() -> None:

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Every REST request validated against Discord's OpenAPI spec in this process, across all
+# sandboxes (the test suite prints it at the end), and how many the spec refused.
+SPEC_TALLY: dict[str, int] = {"validated": 0, "refused": 0}
+
 API_PREFIX = "/api/v10"
 
 
@@ -212,7 +216,9 @@ class RestApi:
         if sandbox.spec is not None:
             problems = sandbox.spec.validate(exchange.method, exchange.path, query, spec_body, content_type)
             sandbox.validated_requests += 1
+            SPEC_TALLY["validated"] += 1
             if problems:
+                SPEC_TALLY["refused"] += 1
                 return self._spec_violation(exchange, problems)
 
         token = auth.removeprefix("Bot ") if auth else None

@@ -27,8 +27,11 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from bot.app import PracticeCirclesBot
+from bot.config import Config
 from bot.discord_endpoints import DiscordEndpoints, restore_production_endpoints
 from bot.sandbox import Sandbox, World
+from bot.sandbox.harness import config_for_world, practice_bot
 from bot.sandbox.rest import RequestRecord
 from bot.sandbox.spec import ENV_VAR, default_spec_path
 
@@ -38,6 +41,7 @@ READY_TIMEOUT = 10.0
 def pytest_configure(config: pytest.Config) -> None:
     """Register the `sandbox` marker: keyword arguments for the `Sandbox` the fixture builds."""
     config.addinivalue_line("markers", "sandbox(**options): options for the sandbox fixture (e.g. clock=...)")
+    config.addinivalue_line("markers", "practice_config(**sections): config.toml overrides for the practice bot")
 
 
 @pytest.fixture
@@ -190,3 +194,34 @@ async def _ready(client: discord.Client, sandbox: Sandbox) -> None:
     # READY is sent after login, so the client's ready event exists by then.
     await sandbox.wait_for_ready(timeout=READY_TIMEOUT)
     await client.wait_until_ready()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many REST requests the suite checked against Discord's OpenAPI spec."""
+    from bot.sandbox.rest import SPEC_TALLY
+
+    if Path(os.environ.get(ENV_VAR) or default_spec_path()).is_file():
+        terminalreporter.write_line(
+            f"Discord OpenAPI spec: {SPEC_TALLY['validated']} REST requests validated against it, "
+            f"{SPEC_TALLY['refused']} refused"
+        )
+    else:
+        terminalreporter.write_line(
+            "Discord OpenAPI spec not found (set DISCORD_OPENAPI_SPEC or put it in ../shared/discord-api-spec); "
+            "REST requests were not validated"
+        )
+
+
+@pytest.fixture
+def practice_config(sandbox: Sandbox, tmp_path: Path, request: pytest.FixtureRequest) -> Config:
+    """A config.toml for the sandbox's world (override keys with `@pytest.mark.practice_config(section={...})`)."""
+    marker = request.node.get_closest_marker("practice_config")
+    sections = dict(marker.kwargs) if marker else {}
+    return config_for_world(sandbox.world, tmp_path / "practice", sections=sections)
+
+
+@pytest.fixture
+async def practice(sandbox: Sandbox, practice_config: Config) -> AsyncIterator[PracticeCirclesBot]:
+    """The real Practice Circles bot, running against the sandbox, with its commands registered."""
+    async with practice_bot(sandbox, practice_config) as bot:
+        yield bot
