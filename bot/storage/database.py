@@ -23,6 +23,7 @@ from bot.storage.deliveries import DeliveryQueries
 from bot.storage.links import LinkQueries
 from bot.storage.migrator import Migration, load_migrations, split_statements
 from bot.storage.people import PeopleQueries
+from bot.storage.stats import StatsQueries
 from bot.storage.timestamps import utc_now
 
 __all__ = ["BUSY_TIMEOUT_MS", "Database", "lock_path_for"]
@@ -90,7 +91,7 @@ async def _pragma(connection: aiosqlite.Connection, pragma: str) -> Any:
     return rows[0][0] if rows else None
 
 
-class Database(DeliveryQueries, LinkQueries, PeopleQueries):
+class Database(DeliveryQueries, LinkQueries, PeopleQueries, StatsQueries):
     """A Practice Circles SQLite database; see the package docstring for the rules."""
 
     def __init__(
