@@ -28,7 +28,7 @@ from bot.storage import Database
 log = logging.getLogger(__name__)
 
 # The extensions loaded at start-up, in order.
-EXTENSIONS = ("cogs.care",)
+EXTENSIONS = ("cogs.care", "cogs.members", "cogs.teachers", "cogs.coordinators", "cogs.events")
 
 # Client-wide: nobody is pinged unless a message opts in, and @everyone / @here / roles never are,
 # whatever user-supplied text a message contains. Reminders and notices opt in to their users.

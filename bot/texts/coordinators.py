@@ -1,0 +1,3 @@
+"""User-facing text for coordinators."""
+
+from __future__ import annotations

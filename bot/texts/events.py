@@ -1,0 +1,3 @@
+"""User-facing text for events."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""User-facing text for members."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""User-facing text for teachers."""
+
+from __future__ import annotations
