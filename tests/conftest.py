@@ -200,6 +200,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say how many REST requests the suite checked against Discord's OpenAPI spec."""
     from bot.sandbox.rest import SPEC_TALLY
 
+    if SPEC_TALLY["validated"] == 0 and SPEC_TALLY["refused"] == 0:
+        return  # no test in this run spoke to the loopback Discord
     if Path(os.environ.get(ENV_VAR) or default_spec_path()).is_file():
         terminalreporter.write_line(
             f"Discord OpenAPI spec: {SPEC_TALLY['validated']} REST requests validated against it, "
