@@ -22,9 +22,20 @@ JobCallback = Callable[..., Awaitable[Any]]
 
 
 class Timers:
-    """Named one-shot jobs that call a coroutine function at an aware instant."""
+    """Named one-shot jobs that call a coroutine function at an aware instant of the core's clock.
 
-    def __init__(self) -> None:
+    The core reads time from `clock`. In production that is the wall clock and `speed` is 1. The
+    demo runs a faster clock (minutes become seconds); an instant on that clock is turned into the
+    wall-clock moment APScheduler should fire at, so every part of the core agrees on "now".
+    """
+
+    def __init__(self, clock: Callable[[], dt.datetime] | None = None, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError(f"timer speed must be positive, got {speed}")
+        self._clock = clock
+        self._speed = speed
+        # The instant each job was asked for, on the core's clock (APScheduler keeps wall-clock ones).
+        self._requested: dict[str, dt.datetime] = {}
         # misfire_grace_time=None: a job that fires late because the event loop was busy still
         # runs; work that fell due while the bot was *down* is decided by bot.jobs, not here.
         self._scheduler = AsyncIOScheduler(
@@ -47,16 +58,25 @@ class Timers:
         if when.tzinfo is None or when.utcoffset() is None:
             raise TypeError(f"timer {job_id!r} needs an aware datetime, got naive {when!r}")
         self._scheduler.add_job(
-            _logged(job_id, callback),
-            trigger=DateTrigger(run_date=when.astimezone(dt.UTC)),
+            self._fired(job_id, callback),
+            trigger=DateTrigger(run_date=self._wall_time(when)),
             args=args,
             id=job_id,
             name=job_id,
             replace_existing=True,
         )
+        self._requested[job_id] = when
+
+    def _wall_time(self, when: dt.datetime) -> dt.datetime:
+        """The wall-clock moment at which the core's clock will read `when`."""
+        if self._clock is None:
+            return when.astimezone(dt.UTC)
+        wall_now = dt.datetime.now(dt.UTC)
+        return wall_now + (when - self._clock()) / self._speed
 
     def cancel(self, job_id: str) -> bool:
         """Remove a pending job; returns False if there was none."""
+        self._requested.pop(job_id, None)
         if self._scheduler.get_job(job_id) is None:
             return False
         self._scheduler.remove_job(job_id)
@@ -68,26 +88,26 @@ class Timers:
         for job in self._scheduler.get_jobs():
             if job.id.startswith(prefix):
                 job.remove()
+                self._requested.pop(job.id, None)
                 removed += 1
         return removed
 
     def pending(self) -> dict[str, dt.datetime]:
-        """Pending job ids with the instant each will fire."""
-        # Before start() APScheduler has not computed next_run_time yet; a date trigger's run
-        # date is the same instant either way.
-        return {job.id: job.trigger.run_date for job in self._scheduler.get_jobs()}
+        """Pending job ids with the instant (on the core's clock) each will fire."""
+        return {job.id: self._requested[job.id] for job in self._scheduler.get_jobs() if job.id in self._requested}
 
     def __len__(self) -> int:
         return len(self._scheduler.get_jobs())
 
+    def _fired(self, job_id: str, callback: JobCallback) -> JobCallback:
+        """Wrap a job: forget its requested instant once it runs, and log an exception with the job id."""
 
-def _logged(job_id: str, callback: JobCallback) -> JobCallback:
-    """Wrap a job so an exception is logged with the job id instead of vanishing into APScheduler."""
+        async def run(*args: Any) -> None:
+            # Before the callback, which may arm the same id again for a later instant.
+            self._requested.pop(job_id, None)
+            try:
+                await callback(*args)
+            except Exception:
+                log.exception("timer %s failed", job_id)
 
-    async def run(*args: Any) -> None:
-        try:
-            await callback(*args)
-        except Exception:
-            log.exception("timer %s failed", job_id)
-
-    return run
+        return run

@@ -87,3 +87,28 @@ async def test_failing_job_is_logged_with_its_id(caplog: pytest.LogCaptureFixtur
     # The callback raises in the same step that set the event, so the log line already exists.
     timers.shutdown()
     assert any("notice:3:cancelled" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_faster_clock_fires_at_its_own_instants() -> None:
+    """The demo's clock runs 600x: a job ten clock-minutes ahead fires about a second later."""
+    start_wall = dt.datetime.now(dt.UTC)
+    start_clock = dt.datetime(2026, 3, 8, 9, 0, tzinfo=dt.UTC)
+    speed = 600.0
+
+    def fast_clock() -> dt.datetime:
+        return start_clock + (dt.datetime.now(dt.UTC) - start_wall) * speed
+
+    timers = Timers(clock=fast_clock, speed=speed)
+    timers.start()
+    fired: asyncio.Queue[dt.datetime] = asyncio.Queue()
+
+    async def note_time() -> None:
+        await fired.put(fast_clock())
+
+    due = start_clock + dt.timedelta(minutes=10)
+    timers.schedule_at("open:1", due, note_time)
+    assert timers.pending() == {"open:1": due}
+    fired_at = await asyncio.wait_for(fired.get(), timeout=10)
+    assert fired_at >= due
+    assert timers.pending() == {}
+    timers.shutdown()
