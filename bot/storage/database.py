@@ -23,6 +23,7 @@ from bot.storage.deliveries import DeliveryQueries
 from bot.storage.links import LinkQueries
 from bot.storage.migrator import Migration, load_migrations, split_statements
 from bot.storage.people import PeopleQueries
+from bot.storage.runs import RunQueries
 from bot.storage.stats import StatsQueries
 from bot.storage.timestamps import utc_now
 
@@ -91,7 +92,7 @@ async def _pragma(connection: aiosqlite.Connection, pragma: str) -> Any:
     return rows[0][0] if rows else None
 
 
-class Database(DeliveryQueries, LinkQueries, PeopleQueries, StatsQueries):
+class Database(DeliveryQueries, LinkQueries, PeopleQueries, StatsQueries, RunQueries):
     """A Practice Circles SQLite database; see the package docstring for the rules."""
 
     def __init__(

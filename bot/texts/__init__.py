@@ -136,3 +136,45 @@ NOTICE_TEACHER_NONE = (
 NOTICE_RESTORED = "Good news: **{title}** on {when} is back on the schedule."
 NOTICE_FOOTER = "You get this because you signed up. `/signout` stops messages about this session."
 THREAD_NAME = "Reminders · {title} · {date}"
+
+# --- the session room (bot.runner) ------------------------------------------------------------
+WELCOME_POST = "{words}"
+CHOICE_PROMPT = (
+    "Would the group like to listen to an approved recording, or sit together in silence? Anyone "
+    "may choose; the first choice is the one we follow. If nobody chooses within a few minutes, we "
+    "will sit quietly together."
+)
+CHOICE_MADE = "Thank you. We will now share: **{choice}**."
+CHOICE_DEFAULT = (
+    "No choice was made, so we will sit together in silence for {minutes} minutes, opened and closed by the bell."
+)
+CHOICE_ALREADY_MADE = "Thank you — a choice has already been made for this session, and we are following it."
+NO_SUCH_CHOICE = "That is not one of the choices offered. Please pick from the list."
+SILENT_SIT_LABEL = "a silent sit of {minutes} minutes"
+PRACTICE_ENDED = (
+    "The practice has ended. You are welcome to stay in the quiet until the session closes, or to "
+    "leave whenever you like and take loving care of yourself."
+)
+SPEAK_DECLINED = (
+    "While no teacher is present, we all listen together and nobody leads the practice or a "
+    "discussion — this keeps everyone safe. Thank you for understanding. You are always free to "
+    "leave and care for yourself in whatever way you need."
+)
+TEACHER_LEADS = "Welcome, <@{teacher}>. The teacher is here and will lead from now on."
+TEACHER_PLAY_NOT_LEADING = "The bot plays on request only while a teacher is leading this session."
+RECORDING_REFUSED = (
+    "⚠️ The approved recording “{title}” ({id}) was NOT played: {reason}. Nothing was sent. "
+    "Please check the file with `python -m bot recordings verify`."
+)
+SESSION_CLOSED = (
+    "This session has closed. Thank you for practising together. 🙏\n"
+    "These sessions are free; if you wish and are able to, you can support the Center for Mindful "
+    "Self-Compassion: {donate}\nKnow someone who might welcome this? Please share: {share}"
+)
+SESSION_CARD_TITLE = "{title} — practice session"
+SESSION_CARD = (
+    "Starts {when} (your time; {pacific} in US Pacific).\n"
+    "Everyone is welcome to be here, and welcome to leave at any moment without blame — "
+    "taking care of yourself is the practice."
+)
+SELF_CARE_BUTTON = "Taking care of myself"
