@@ -70,6 +70,7 @@ class FakeRoom:
     restored: list[dict[str, Any]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     hold_playback: asyncio.Event | None = None
+    practice_started: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: int = 0
     opened: int = 0
     closed: int = 0
@@ -109,6 +110,7 @@ class FakeRoom:
             return PlaybackResult(finished=False, refused=True, reason="its sha256 does not match the approved list")
         self.played.append(recording.id)
         if self.hold_playback is not None and recording.kind == "practice":
+            self.practice_started.set()
             await self.hold_playback.wait()
             return PlaybackResult(finished=False)
         return PlaybackResult(finished=True)
@@ -250,8 +252,7 @@ async def test_a_late_teacher_takes_over_and_restrictions_are_lifted(s: Setup) -
     await s.runner.choose(s.session.id, participant(10), "recording:affectionate-breathing")
     s.room.hold_playback = asyncio.Event()
     playing = asyncio.create_task(s.runner._play_choice(s.session.id, "recording:affectionate-breathing", 0.0))
-    while "affectionate-breathing" not in s.room.played:
-        await asyncio.sleep(0)
+    await asyncio.wait_for(s.room.practice_started.wait(), timeout=5)
     await s.runner.member_joined(s.session.id, teacher(s.config, 3))
     await playing
     assert await phase(s) == "teacher_led"
