@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,14 @@ def config_for_world(
     recordings_file: Path | None = None,
     sections: dict[str, dict[str, Any]] | None = None,
 ) -> Config:
-    """Write and load a config.toml for the world's guild; `sections` overrides keys per section."""
+    """Write and load a config.toml for the world's guild; `sections` overrides keys per section.
+
+    Without `recordings_file`, the shipped recordings.yaml and its audio are copied into `data_dir`,
+    so a bot that adds a recording (the synthesised welcome reading) never touches the repository.
+    """
     guild = world.guild
+    if recordings_file is None:
+        recordings_file = copy_shipped_recordings(data_dir)
     stages = [c.id for c in guild.channels.values() if c.type == ChannelType.GUILD_STAGE_VOICE]
     voices = [c.id for c in guild.channels.values() if c.type == ChannelType.GUILD_VOICE]
     values: dict[str, dict[str, Any]] = {
@@ -54,7 +61,7 @@ def config_for_world(
             "share": "https://share.example.org/practice-circles",
         },
         "storage": {"database": str(data_dir / "practice-circles.sqlite3")},
-        "recordings": {"file": str(recordings_file or REPO_ROOT / "recordings.yaml")},
+        "recordings": {"file": str(recordings_file)},
     }
     for section, overrides in (sections or {}).items():
         values.setdefault(section, {}).update(overrides)
@@ -62,6 +69,16 @@ def config_for_world(
     path = data_dir / "config.toml"
     path.write_text(_to_toml(values), encoding="utf-8")
     return load_config(path)
+
+
+def copy_shipped_recordings(data_dir: Path) -> Path:
+    """Copy recordings.yaml and the audio it lists into `data_dir`; return the copy's path."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / "recordings.yaml"
+    if not target.exists():
+        shutil.copy(REPO_ROOT / "recordings.yaml", target)
+        shutil.copytree(REPO_ROOT / "audio", data_dir / "audio", dirs_exist_ok=True)
+    return target
 
 
 def _to_toml(values: dict[str, dict[str, Any]]) -> str:
