@@ -116,6 +116,10 @@ class Announcer(Protocol):
         """Post a short message in the coordinators' channel."""
         ...
 
+    async def to_teachers(self, text: str, claim_occurrence_id: int) -> None:
+        """Post in the teachers' channel with a Claim button for that session."""
+        ...
+
 
 class SessionService:
     """Everything members, teachers and coordinators do to the schedule, with checks, audit and notices."""
@@ -172,6 +176,15 @@ class SessionService:
         rows = await self.db.list_occurrences(now, now + self.horizon.length, statuses=UPCOMING_STATUSES)
         summaries = [await self._summary(row) for row in rows]
         return [summary for summary in summaries if summary.teacher_id == teacher_id]
+
+    async def unclaimed(self, days: int = 14) -> list[SessionSummary]:
+        """Sessions from now to `days` ahead (1-28) that have not begun and have no teacher yet."""
+        now = self.clock()
+        return [
+            summary
+            for summary in await self.upcoming(days)
+            if summary.teacher_id is None and summary.occurrence.start_utc > now
+        ]
 
     async def _summary(self, occurrence: OccurrenceRow) -> SessionSummary:
         claim = await self.db.get_teacher_claim(occurrence.id)

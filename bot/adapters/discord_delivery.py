@@ -17,6 +17,7 @@ from bot import texts
 from bot.delivery import PermanentDeliveryError
 from bot.schedule import utc_to_pacific
 from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.texts import teachers as teacher_texts
 from bot.validation import display_safe
 from bot.wording import message_for
 
@@ -91,12 +92,28 @@ class DiscordMessenger:
         return thread
 
 
-class DiscordAnnouncer:
-    """The core's Announcer: short posts in the coordinators' channel."""
+# The Claim button's custom id. Its number is the session; cogs.teachers.ClaimButton (a DynamicItem
+# registered at start-up) answers every button whose id matches, on any message, after any restart.
+CLAIM_CUSTOM_ID = "pc:claim:{occurrence}"
+CLAIM_CUSTOM_ID_PATTERN = r"pc:claim:(?P<occurrence>[0-9]+)"
 
-    def __init__(self, client: discord.Client, coordinators_channel_id: int) -> None:
+
+def claim_button(occurrence_id: int, label: str = teacher_texts.CLAIM_BUTTON) -> discord.ui.Button[discord.ui.View]:
+    """The Claim button of one session."""
+    return discord.ui.Button(
+        label=label, style=discord.ButtonStyle.success, custom_id=CLAIM_CUSTOM_ID.format(occurrence=occurrence_id)
+    )
+
+
+class DiscordAnnouncer:
+    """The core's Announcer: short posts in the coordinators' and teachers' channels."""
+
+    def __init__(
+        self, client: discord.Client, coordinators_channel_id: int, teachers_channel_id: int | None = None
+    ) -> None:
         self.client = client
         self.coordinators_channel_id = coordinators_channel_id
+        self.teachers_channel_id = teachers_channel_id
 
     async def to_coordinators(self, text: str) -> None:
         """Post in the coordinators' channel; pings nobody."""
@@ -105,3 +122,15 @@ class DiscordAnnouncer:
             log.error("coordinators channel %s is not reachable; message lost: %s", self.coordinators_channel_id, text)
             return
         await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+
+    async def to_teachers(self, text: str, claim_occurrence_id: int) -> None:
+        """Post in the teachers' channel with the session's Claim button; pings nobody."""
+        channel = None if self.teachers_channel_id is None else self.client.get_channel(self.teachers_channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.error("teachers channel %s is not reachable; message lost: %s", self.teachers_channel_id, text)
+            return
+        view = discord.ui.View(timeout=None)
+        view.add_item(claim_button(claim_occurrence_id))
+        await channel.send(text[:2000], view=view, allowed_mentions=discord.AllowedMentions.none())
+        # Presses are answered by the registered ClaimButton pattern, so discord.py need not keep this view.
+        view.stop()
