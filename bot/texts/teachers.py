@@ -8,7 +8,7 @@ CLAIM_BUTTON_NUMBERED = "Claim #{id}"
 
 # --- command replies --------------------------------------------------------------------------
 CLAIMED = (
-    "Thank you! You are leading **{title}** on {when} ({pacific} US Pacific). {signups} member(s) "
+    "Thank you! You are leading **{title}** on {when} ({pacific}). {signups} member(s) "
     "signed up so far. `/teach practice` lets you choose the practice from the course."
 )
 RELEASED = (
@@ -25,14 +25,14 @@ NO_PRACTICE_YET = "practice not chosen yet"
 OPEN_TITLE = "Sessions that still need a teacher"
 OPEN_EMPTY = "Every session in the next {days} day(s) has a teacher. Thank you all!"
 OPEN_LINE = "**#{id}** · {title} — {when} ({relative})"
-OPEN_MORE = "…and {count} more. `/teach claim` finds every one of them."
+MORE = "…and {count} more. `/teach claim` and `/teach release` find every one of them."
 
 # Autocomplete choices are plain text (no markdown, no mentions), so titles appear as typed.
 SESSION_CHOICE = "#{id} · {title} · {pacific}"
 
 # --- alerts about sessions without a teacher (bot.alerts) ---------------------------------------
 ALERT_TEACHERS = (
-    "**{title}** on {when} ({relative}; {pacific} US Pacific) still needs a teacher. If you can "
+    "**{title}** on {when} ({relative}; {pacific}) still needs a teacher. If you can "
     "lead it, please press **Claim** — thank you! `/teach open` shows every session still waiting."
 )
 ALERT_COORDINATORS = (
