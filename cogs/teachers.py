@@ -171,8 +171,11 @@ class Teachers(commands.Cog):
         self, interaction: discord.Interaction, session: int, reason: app_commands.Range[str, 1, MAX_REASON]
     ) -> None:
         """Release a claimed session with a reason."""
-        occurrence = await self.bot.core.sessions.release(self._teacher(interaction), session, reason)
-        await interaction.response.send_message(
+        actor = self._teacher(interaction)
+        # Members signed up are told before release() returns, which can outlast Discord's 3 s to answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        occurrence = await self.bot.core.sessions.release(actor, session, reason)
+        await interaction.followup.send(
             texts.RELEASED.format(title=display_safe(occurrence.title), when=when(occurrence)), ephemeral=True
         )
 
