@@ -22,15 +22,15 @@ from bot.sandbox.ratelimit import RateLimiter
 from bot.sandbox.world import EntityType, EventStatus, ScheduledEvent
 from bot.schedule import utc_to_pacific
 from bot.storage import OccurrenceRow
-from cogs.events import Events
 
 EVENTS_ROUTE = "/guilds/{guild_id}/scheduled-events"
 
 
 def mirror_of(bot: PracticeCirclesBot) -> EventsMirror:
-    cog = bot.get_cog("Events")
-    assert isinstance(cog, Events)
-    return cog.mirror
+    # load_extension imports cogs.events afresh for each bot, so its class is not the one imported here.
+    mirror = bot.get_cog("Events").mirror  # type: ignore[union-attr]
+    assert isinstance(mirror, EventsMirror)
+    return mirror
 
 
 def coordinator(sandbox: Sandbox) -> Actor:
