@@ -142,6 +142,26 @@ async def test_moving_and_changing_channel_update_the_event_and_cancelling_cance
     assert mirror.last_report is not None and mirror.last_report.failed == 0
 
 
+@pytest.mark.practice_config(sessions={"horizon_days": 14})
+async def test_a_weekly_series_gets_an_event_per_session_and_pausing_it_cancels_them(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    sessions, mirror, boss = practice.core.sessions, mirror_of(practice), coordinator(sandbox)
+    tomorrow = utc_to_pacific(soon(24)).date()
+    series, added = await sessions.create_series(
+        boss, title="Weekly circle", weekly=f"{tomorrow:%a}@19:00", starts_on=tomorrow, duration_minutes=60
+    )
+    await mirror.settled()
+    events = ours(sandbox)
+    assert len(events) == added == 2
+    assert {e.name for e in events} == {"Weekly circle"}
+
+    await sessions.pause_series(boss, series.id)
+    await mirror.settled()
+    assert [e.status for e in events] == [EventStatus.CANCELED] * 2
+    assert await practice.core.db.links_of_kind("event") == {}
+
+
 async def test_interested_signs_up_and_taking_it_back_signs_out_only_a_sign_up_it_made(
     sandbox: Sandbox, practice: PracticeCirclesBot
 ) -> None:
