@@ -418,6 +418,14 @@ class SessionRunner:
         if occurrence is not None:
             await self._play(occurrence, self.recordings().get(recording_id))
 
+    async def running_in(self, channel_id: int) -> OccurrenceRow | None:
+        """The session running (opened, not closed) in a channel, if any."""
+        for run in await self.db.active_runs():
+            occurrence = await self.db.get_occurrence(run.occurrence_id)
+            if occurrence is not None and occurrence.channel_id == channel_id:
+                return occurrence
+        return None
+
     # --- helpers ------------------------------------------------------------------------------
 
     async def _teacher_leads(self, occurrence: OccurrenceRow, teacher: Actor) -> None:

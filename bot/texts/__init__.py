@@ -178,3 +178,9 @@ SESSION_CARD = (
     "taking care of yourself is the practice."
 )
 SELF_CARE_BUTTON = "Taking care of myself"
+SILENT_SIT_BUTTON = "Silent sit · {minutes} min"
+RECORDING_PLACEHOLDER = "Listen to an approved recording…"
+NO_RECORDINGS = "No approved practice recordings yet"
+CHOICE_THANKS = "Thank you — we will share {choice}. You can leave at any time."
+ROOM_NOT_IN_SESSION = "Please join the session's voice or Stage channel first; then the bot can play there."
+ROOM_PLAYING = "Playing “{title}” for the group."

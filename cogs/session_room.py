@@ -1,0 +1,102 @@
+"""The session room on Discord: who joins and leaves, raised hands, the choice buttons, the teacher's play."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import texts
+from bot.adapters.room_views import ROOM_ITEMS, actor_of
+from bot.app import PracticeCirclesBot
+from bot.permissions import Actor
+from bot.validation import display_safe
+
+log = logging.getLogger(__name__)
+
+
+def _actor(member: discord.Member) -> Actor:
+    return Actor.of(member.id, [role.id for role in member.roles])
+
+
+class SessionRoom(commands.Cog):
+    """Feeds voice events to the session runner and lets a leading teacher ask for audio."""
+
+    room = app_commands.Group(name="room", description="The session room: audio on a teacher's request")
+
+    def __init__(self, bot: PracticeCirclesBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        """Register the persistent choice and self-care buttons."""
+        self.bot.add_dynamic_items(*ROOM_ITEMS)
+
+    @commands.Cog.listener()
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        """Tell the runner about joins, leaves, raised hands and unmutes in session channels."""
+        if self.bot.user is not None and member.id == self.bot.user.id:
+            return
+        runner = self.bot.core.runner
+        moved = (before.channel.id if before.channel else None) != (after.channel.id if after.channel else None)
+        if after.channel is not None and moved and await self.bot.core.db.take_pending_unmute(member.id):
+            # A server mute the bot set before they left a session: Discord lets it be lifted only now.
+            try:
+                await member.edit(mute=False, reason="Practice Circles: lifting a session's mute")
+            except discord.HTTPException as error:
+                log.warning("could not lift the mute of %s: %s", member.id, error)
+        if before.channel is not None and moved:
+            left = await runner.running_in(before.channel.id)
+            if left is not None:
+                await runner.member_left(left.id, member.id)
+        if after.channel is None:
+            return
+        session = await runner.running_in(after.channel.id)
+        if session is None:
+            return
+        if moved:
+            await runner.member_joined(session.id, _actor(member))
+            return
+        raised_hand = after.requested_to_speak_at is not None and before.requested_to_speak_at is None
+        unmuted = before.mute and not after.mute
+        became_speaker = before.suppress and not after.suppress
+        if raised_hand or unmuted or became_speaker:
+            await runner.asked_to_speak(session.id, _actor(member))
+
+    @room.command(name="play", description="Play an approved recording in the session you are leading")
+    @app_commands.describe(recording="One of the approved recordings")
+    async def play(self, interaction: discord.Interaction, recording: str) -> None:
+        """A leading teacher asks the bot to play an approved recording (or the bell)."""
+        channel_id = self._voice_channel_of(interaction)
+        session = await self.bot.core.runner.running_in(channel_id) if channel_id else None
+        if session is None:
+            await interaction.response.send_message(texts.ROOM_NOT_IN_SESSION, ephemeral=True)
+            return
+        chosen = await self.bot.core.runner.teacher_play(session.id, actor_of(interaction), recording)
+        await interaction.response.send_message(
+            texts.ROOM_PLAYING.format(title=display_safe(chosen.title)), ephemeral=True
+        )
+
+    @play.autocomplete("recording")
+    async def play_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Approved recordings whose title contains what was typed."""
+        typed = current.casefold()
+        return [
+            app_commands.Choice(name=recording.title[:100], value=recording.id)
+            for recording in self.bot.core.recordings
+            if typed in recording.title.casefold()
+        ][:25]
+
+    def _voice_channel_of(self, interaction: discord.Interaction) -> int | None:
+        member = interaction.user
+        if isinstance(member, discord.Member) and member.voice is not None and member.voice.channel is not None:
+            return member.voice.channel.id
+        return None
+
+
+async def setup(bot: PracticeCirclesBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(SessionRoom(bot))
