@@ -99,7 +99,7 @@ class PracticeCirclesBot(commands.Bot):
             db,
             recordings,
             messenger=DiscordMessenger(self, db, config.channels.announcements),
-            announcer=DiscordAnnouncer(self, config.channels.coordinators),
+            announcer=DiscordAnnouncer(self, config.channels.coordinators, config.channels.teachers),
             clock=clock,
         )
         self.endpoints = endpoints or DiscordEndpoints()

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.alerts import UnclaimedAlerts
 from bot.config import Config
 from bot.delivery import Ledger
 from bot.dispatch import Dispatcher, Messenger
@@ -45,6 +46,7 @@ class Core:
     notices: Notices
     horizon: Horizon
     sessions: SessionService
+    alerts: UnclaimedAlerts
 
     @classmethod
     def assemble(
@@ -83,12 +85,17 @@ class Core:
             announcer=announcer,
             clock=clock,
         )
-        return cls(config, db, recordings, timers, clock, ledger, dispatcher, reminders, notices, horizon, sessions)
+        alerts = UnclaimedAlerts(db, config, timers, announcer, horizon=horizon.length, clock=clock)
+        sessions.listeners.append(alerts.follow)
+        return cls(
+            config, db, recordings, timers, clock, ledger, dispatcher, reminders, notices, horizon, sessions, alerts
+        )
 
     async def start(self) -> RebuildReport:
         """Start-up: extend the horizon, rebuild every timer from the database, start firing."""
         await self.sessions.extend_horizon()
         report = await self.reminders.rebuild()
+        await self.alerts.rebuild()
         # Once a day, keep the horizon full (a restart does the same).
         self.timers.schedule_at("horizon:extend", self.clock() + dt.timedelta(days=1), self._daily)
         self.timers.start()
