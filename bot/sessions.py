@@ -33,6 +33,7 @@ from bot.storage import (
     WEEKDAY_CODES,
     Database,
     FeedbackRow,
+    MemberRow,
     OccurrenceRow,
     OccurrenceStatus,
     ReminderChannel,
@@ -216,7 +217,9 @@ class SessionService:
         await self._series(series_id)
         return await self.db.sign_out_series(series_id, user_id)
 
-    async def set_reminders(self, user_id: int, offsets: Sequence[int] | None, channel: ReminderChannel) -> None:
+    async def set_reminders(
+        self, user_id: int, offsets: Sequence[int] | None, channel: ReminderChannel, *, retry_dms: bool = False
+    ) -> None:
         """Choose reminder times (from the allowed ones; None = the community default) and how to get them."""
         allowed = self.config.reminders.allowed_offsets_minutes
         if offsets is not None:
@@ -227,7 +230,12 @@ class SessionService:
                         got=", ".join(map(str, unknown)), allowed=", ".join(map(str, allowed))
                     )
                 )
-        await self.db.set_member(user_id, reminder_offsets=offsets, reminder_channel=channel)
+        # retry_dms: the member picked direct messages themselves and may have opened them since a
+        # refusal; try again (another refusal falls back to the thread and marks them closed again).
+        if retry_dms and channel == "dm":
+            await self.db.set_member(user_id, reminder_offsets=offsets, reminder_channel=channel, dm_closed=False)
+        else:
+            await self.db.set_member(user_id, reminder_offsets=offsets, reminder_channel=channel)
 
     async def set_timezone(self, user_id: int, name: str | None) -> str | None:
         """Remember a member's IANA time zone (None clears it); returns the stored name."""
@@ -245,6 +253,40 @@ class SessionService:
             texts.FEEDBACK_FOR_COORDINATORS.format(id=row.id, user=user_id, text=display_safe(body))
         )
         return row
+
+    async def preferences(self, user_id: int) -> MemberRow | None:
+        """A member's stored reminder and time-zone choices (None: nothing chosen yet)."""
+        return await self.db.get_member(user_id)
+
+    async def active_series(self) -> list[SeriesRow]:
+        """Series still adding sessions, for members to sign up for or export."""
+        return await self.db.list_series(statuses=["active"])
+
+    async def my_series(self, user_id: int) -> list[SeriesRow]:
+        """The series (active or paused) a member signed up for as a whole."""
+        # A community runs a handful of series, so asking each one needs no query of its own.
+        return [
+            series
+            for series in await self.db.list_series(statuses=["active", "paused"])
+            if user_id in await self.db.series_signup_user_ids(series.id)
+        ]
+
+    async def series_sessions(self, series_id: int) -> tuple[SeriesRow, list[OccurrenceRow]]:
+        """A series and its stored sessions from the one under way on, cancelled ones included (calendar export)."""
+        series = await self._series(series_id)
+        now = self.clock()
+        # Like _future_sessions, far enough to include a session moved past the horizon.
+        far = now + self.horizon.length + dt.timedelta(days=366)
+        rows = await self.db.list_occurrences(now - dt.timedelta(minutes=MAX_DURATION), far, series_id=series.id)
+        return series, rows
+
+    async def recent_sessions(self, days: int = 14) -> list[OccurrenceRow]:
+        """Sessions that began in the last `days` days and were not cancelled, latest first (for feedback)."""
+        now = self.clock()
+        began = await self.db.list_occurrences(
+            now - dt.timedelta(days=days), now, statuses=(*UPCOMING_STATUSES, "closed")
+        )
+        return began[::-1]
 
     async def _open_for_signup(self, occurrence_id: int) -> OccurrenceRow:
         occurrence = await self.session(occurrence_id)
