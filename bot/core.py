@@ -7,6 +7,7 @@ the database is the source of truth, so the horizon is extended and every timer 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -16,11 +17,14 @@ from bot.alerts import UnclaimedAlerts
 from bot.config import Config
 from bot.delivery import Ledger
 from bot.dispatch import Dispatcher, Messenger
+from bot.errors import RecordingError
 from bot.notices import Notices
-from bot.recordings import RecordingCatalog
+from bot.permissions import Actor, require_coordinator
+from bot.recordings import RecordingCatalog, load_recordings
 from bot.reminders import RebuildReport, ReminderScheduler
 from bot.sessions import Announcer, Horizon, SessionService
 from bot.storage import Database
+from bot.texts import coordinators as coordinator_texts
 from bot.timers import Timers
 
 log = logging.getLogger(__name__)
@@ -108,3 +112,21 @@ class Core:
     def stop(self) -> None:
         """Stop firing timers (the database keeps everything)."""
         self.timers.shutdown()
+
+    async def verify_recordings(self, actor: Actor) -> RecordingCatalog:
+        """A coordinator re-checks every approved file now (sha256, length); the list in use is unchanged."""
+        require_coordinator(actor, self.config.roles)
+        # Hashing reads every audio file, so it runs off the event loop.
+        return await asyncio.to_thread(load_recordings, self.config.recordings.file)
+
+    async def reload_recordings(self, actor: Actor) -> RecordingCatalog:
+        """A coordinator puts recordings.yaml into use without a restart; an unreadable list changes nothing."""
+        try:
+            catalog = await self.verify_recordings(actor)
+        except RecordingError as error:
+            kept = coordinator_texts.RECORDINGS_KEPT.format(problem=error.message.rstrip("."))
+            raise RecordingError("", kept) from error
+        self.recordings = catalog
+        counts = {"approved": len(catalog), "refused": len(catalog.refused)}
+        await self.db.add_audit(actor.user_id, "recordings.reload", "recordings", counts)
+        return catalog

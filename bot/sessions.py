@@ -155,6 +155,14 @@ class SessionService:
             raise NotFoundError(texts.NO_SUCH_SESSION.format(id=occurrence_id))
         return occurrence
 
+    async def series(self, series_id: int) -> SeriesRow:
+        """A series by id, or a kind NotFoundError."""
+        return await self._series(series_id)
+
+    async def upcoming_in_series(self, series_id: int) -> list[OccurrenceRow]:
+        """A series' scheduled sessions still to come: those that pausing or ending it would cancel."""
+        return await self._future_sessions(series_id, statuses=["scheduled"])
+
     async def upcoming(self, days: int = 7) -> list[SessionSummary]:
         """Scheduled sessions from now to `days` ahead (1-28), with teacher and sign-up count."""
         if not 1 <= days <= MAX_LISTING_DAYS:
