@@ -5,19 +5,24 @@ A DM refused with Discord's code 50007 (the member closed DMs) falls back to the
 and the member is remembered as closed so the bot stops trying DMs. In the thread the member is
 mentioned, and allowed mentions name exactly that member, so nobody else is ever pinged.
 Every send carries the ledger row's nonce with `enforce_nonce`, so Discord drops a repeat.
+A reminder to a member who gave their time zone says so when daylight saving (changing on one side
+only) moved a weekly session on their clock since the week before.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import discord
 
 from bot import texts
 from bot.delivery import PermanentDeliveryError
-from bot.schedule import utc_to_pacific
-from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.errors import PracticeCirclesError
+from bot.schedule import pacific_wall_to_utc, utc_to_pacific
+from bot.storage import Database, DeliveryRow, MemberRow, OccurrenceRow, SeriesRow
 from bot.texts import teachers as teacher_texts
+from bot.timezones import local_shift_note
 from bot.validation import display_safe
 from bot.wording import message_for
 
@@ -39,7 +44,7 @@ class DiscordMessenger:
         """Send one reminder or notice to its member; returns the Discord message id."""
         recipient = row.key.recipient_id
         member = await self.db.get_member(recipient)
-        content = message_for(row, occurrence, late=late)
+        content = message_for(row, occurrence, late=late, note=await self._daylight_note(row, occurrence, member))
         wants_thread = member is not None and (member.reminder_channel == "thread" or member.dm_closed)
         if not wants_thread:
             try:
@@ -50,6 +55,22 @@ class DiscordMessenger:
                 log.info("member %s has closed DMs; using the session thread from now on", recipient)
                 await self.db.set_member(recipient, dm_closed=True)
         return await self._send_in_thread(recipient, occurrence, content, row.nonce)
+
+    async def _daylight_note(self, row: DeliveryRow, occurrence: OccurrenceRow, member: MemberRow | None) -> str | None:
+        """For a reminder to a member with a time zone: whether daylight saving moved the session on their clock."""
+        if not row.key.kind.startswith("reminder:") or member is None or member.timezone is None:
+            return None
+        series = None if occurrence.series_id is None else await self.db.get_series(occurrence.series_id)
+        if series is None:
+            return None
+        try:
+            return local_shift_note(occurrence.start_utc, previous_start(series, occurrence), member.timezone)
+        except (PracticeCirclesError, ValueError, LookupError):
+            # A note is a courtesy; it must never cost the member their reminder.
+            log.warning(
+                "no daylight-saving note for session %s, member %s", occurrence.id, member.user_id, exc_info=True
+            )
+            return None
 
     async def _send_dm(self, user_id: int, content: str, nonce: str) -> int:
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
@@ -90,6 +111,12 @@ class DiscordMessenger:
         thread = await parent.create_thread(name=name[:100], type=discord.ChannelType.public_thread)
         await self.db.set_link(occurrence.id, "thread", thread.id)
         return thread
+
+
+def previous_start(series: SeriesRow, occurrence: OccurrenceRow) -> dt.datetime:
+    """The series' start one repeat (interval) before this session, at the rule's US Pacific wall time."""
+    day = utc_to_pacific(occurrence.recurrence_id).date() - dt.timedelta(weeks=series.interval_weeks)
+    return pacific_wall_to_utc(dt.datetime.combine(day, series.local_time))
 
 
 # The Claim button's custom id. Its number is the session; cogs.teachers.ClaimButton (a DynamicItem

@@ -11,13 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import icalendar
+import pytest
+import recurring_ical_events
+
 from bot.app import PracticeCirclesBot
+from bot.config import Config
 from bot.permissions import Actor
 from bot.sandbox import Sandbox
+from bot.sandbox.harness import practice_bot
 from bot.sandbox.people import Reply, SimulatedPerson
 from bot.sandbox.world import Message
-from bot.schedule import discord_timestamp, format_pacific, utc_to_pacific
-from bot.storage import OccurrenceRow
+from bot.schedule import discord_timestamp, format_pacific, pacific_wall_to_utc, utc_to_pacific
+from bot.storage import DeliveryKey, DeliveryRow, OccurrenceRow
 from bot.texts import members as texts
 
 MEMBER_COMMANDS = ("schedule", "signup", "signout", "mysessions", "settings", "calendar", "feedback")
@@ -275,3 +281,315 @@ async def test_sign_up_and_out_of_a_series(sandbox: Sandbox, practice: PracticeC
     assert await db.series_signup_user_ids(series.id) == []
     assert await practice.core.sessions.my_sessions(priya.id) == []
     assert (await reply_to(priya, "mysessions")).content == texts.MINE_EMPTY
+
+
+# --- /settings -----------------------------------------------------------------------------------
+
+
+async def test_reminder_settings_show_what_is_set_and_save_each_choice(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    jonas = sandbox.person("jonas")
+    db = practice.core.db
+
+    shown = await reply_to(jonas, "settings", subcommand="reminders")
+
+    assert shown.ephemeral
+    assert "**Reminders:** 1 hour before (the community default)" in shown.text
+    assert "**How:** by direct message" in shown.text
+    offsets = shown.message.component_named("pc:reminders:offsets") if shown.message else None
+    assert offsets is not None and (offsets["min_values"], offsets["max_values"]) == (0, 3)
+    assert [o["label"] for o in offsets["options"]] == ["1 day before", "1 hour before", "15 minutes before"]
+    assert shown.message is not None
+
+    chosen = await (await jonas.choose(shown.message, "pc:reminders:offsets", ["1440", "15"])).response()
+    assert chosen.kind == "update" and "1 day and 15 minutes before" in chosen.text
+    member = await db.get_member(jonas.id)
+    assert member is not None and member.reminder_offsets == (1440, 15) and member.reminder_channel == "dm"
+
+    threaded = await (await jonas.choose(shown.message, "pc:reminders:channel", ["thread"])).response()
+    assert "in the session's reminder thread" in threaded.text
+    member = await db.get_member(jonas.id)
+    assert member is not None and member.reminder_offsets == (1440, 15) and member.reminder_channel == "thread"
+
+    none = await (await jonas.choose(shown.message, "pc:reminders:offsets", [])).response()
+    assert "**Reminders:** none" in none.text
+    member = await db.get_member(jonas.id)
+    assert member is not None and member.reminder_offsets == ()
+
+    back = await press(jonas, shown.message, "pc:reminders:default")
+    assert "(the community default)" in back.text
+    member = await db.get_member(jonas.id)
+    assert member is not None and member.reminder_offsets is None and member.reminder_channel == "thread"
+
+
+async def test_time_zone_is_suggested_by_city_set_refused_kindly_and_cleared(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    sam = sandbox.person("sam")
+
+    suggested = await sam.autocomplete("settings", "name", "berl", subcommand="timezone")
+    assert {"name": "Europe/Berlin", "value": "Europe/Berlin"} in suggested
+
+    done = await reply_to(sam, "settings", {"name": "Europe/Berlin"}, subcommand="timezone")
+    assert "Your time zone is now **Europe/Berlin**" in done.content
+    assert "**Time zone:** Europe/Berlin" in done.text
+    member = await practice.core.db.get_member(sam.id)
+    assert member is not None and member.timezone == "Europe/Berlin"
+
+    refused = await reply_to(sam, "settings", {"name": "CET"}, subcommand="timezone")
+    assert refused.ephemeral and "Europe/Paris" in refused.content, "a kind refusal suggests place names"
+    member = await practice.core.db.get_member(sam.id)
+    assert member is not None and member.timezone == "Europe/Berlin", "a refused name changes nothing"
+
+    cleared = await reply_to(sam, "settings", {"clear": True}, subcommand="timezone")
+    assert cleared.content == texts.TIMEZONE_CLEARED
+    member = await practice.core.db.get_member(sam.id)
+    assert member is not None and member.timezone is None
+
+
+# --- /feedback -----------------------------------------------------------------------------------
+
+
+async def test_feedback_is_stored_and_reaches_the_coordinators_inert(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    db = practice.core.db
+    # A session that began an hour ago, so the form offers it.
+    past = await db.add_one_off(
+        start=soon(-1), duration_minutes=45, channel_id=practice.core.config.channels.default_session, title="Dawn sit"
+    )
+    priya = sandbox.person("priya")
+
+    form = await reply_to(priya, "feedback")
+    assert form.kind == "modal" and form.modal is not None
+    words = "@everyone **hi** <@&123>\nThank you for today."
+    thanks = await (
+        await priya.submit_modal(form.modal["custom_id"], {"text": words, "session": [str(past.id)]})
+    ).response()
+
+    assert thanks.ephemeral and thanks.content == texts.FEEDBACK_THANKS
+    [row] = await db.list_feedback()
+    assert (row.user_id, row.text, row.occurrence_id) == (priya.id, words, past.id)
+    [posted] = sandbox.channel_messages("coordinators")
+    assert "@\u200beveryone" in posted.content and "@everyone" not in posted.content
+    assert "\\*\\*hi\\*\\*" in posted.content
+    assert "<\u200b@&123>" in posted.content and "<@&123>" not in posted.content
+    assert posted.allowed_mentions == {"parse": []}, "the post pings nobody"
+
+
+# --- reminders and notices ---------------------------------------------------------------------
+
+
+def thread_posts(sandbox: Sandbox) -> list[Message]:
+    """What the bot posted in the reminder threads under #schedule, oldest first."""
+    world = sandbox.world
+    schedule = world.find_channel("schedule").id
+    threads = [c.id for c in world.guild.channels.values() if c.is_thread and c.parent_id == schedule]
+    return sorted((m for t in threads for m in world.history(t)), key=lambda m: m.id)
+
+
+async def test_a_reminder_reaches_exactly_the_signed_up_members_by_their_route(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    core = practice.core
+    # Starts an hour and a little from now, so its 60-minute reminder falls due a moment after the sign-ups.
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=60, seconds=2)
+    session = await core.db.add_one_off(
+        start=start, duration_minutes=45, channel_id=core.config.channels.default_session, title="Midday practice"
+    )
+    sam, priya, mei, jonas = (sandbox.person(name) for name in ("sam", "priya", "mei", "jonas"))
+    settings = await reply_to(priya, "settings", subcommand="reminders")
+    assert settings.message is not None
+    await (await priya.choose(settings.message, "pc:reminders:channel", ["thread"])).response()
+    for person in (sam, priya, mei):
+        await core.sessions.sign_up(person.id, session.id)
+
+    assert await core.reminders.fire(session.id, 60) == 3
+
+    await sandbox.wait_until(lambda: len(sam.dms()) == 1, timeout=10, what="Sam's reminder")
+    await sandbox.wait_until(lambda: len(thread_posts(sandbox)) == 2, timeout=10, what="Priya's and Mei's reminders")
+    [dm] = sam.dms()
+    assert "Reminder: **Midday practice**" in dm.content and discord_timestamp(start, "F") in dm.content
+    assert jonas.dms() == [] and priya.dms() == [] and mei.dms() == []
+    posts = {m.content.split(" ", 1)[0]: m for m in thread_posts(sandbox)}
+    assert set(posts) == {f"<@{priya.id}>", f"<@{mei.id}>"}
+    for person in (priya, mei):
+        mentions = posts[f"<@{person.id}>"].allowed_mentions or {}
+        assert [int(u) for u in mentions.get("users", [])] == [person.id], "the thread post pings only its member"
+        assert "everyone" not in mentions.get("parse", []) and "roles" not in mentions.get("parse", [])
+    member = await core.db.get_member(mei.id)
+    assert member is not None and member.dm_closed
+
+    # Mei's next message goes straight to the thread: no second DM is tried.
+    await core.sessions.move_session(coordinator(sandbox), session.id, pacific(soon(3)))
+    await sandbox.wait_until(lambda: len(thread_posts(sandbox)) == 4, timeout=10, what="Priya's and Mei's notices")
+    assert len(sam.dms()) == 2 and jonas.dms() == []
+    refused_dms = [r for r in sandbox.requests_to("POST", MESSAGES_ROUTE) if r.status == 403]
+    assert len(refused_dms) == 1
+
+
+async def test_change_notices_reach_each_signed_up_member_once_even_across_a_restart(
+    sandbox: Sandbox, practice_config: Config
+) -> None:
+    sam, priya, jonas = (sandbox.person(name) for name in ("sam", "priya", "jonas"))
+    async with practice_bot(sandbox, practice_config) as bot:
+        await ready(sandbox)
+        session = await add_session(bot, sandbox, 5, "Evening practice")
+        for person in (sam, priya):
+            await reply_to(person, "signup", {"session": session.id})
+        moved = await bot.core.sessions.move_session(coordinator(sandbox), session.id, pacific(soon(7)))
+        await sandbox.wait_until(
+            lambda: len(sam.dms()) == len(priya.dms()) == 1, timeout=10, what="one move notice each"
+        )
+
+    # A second bot on the same database: what was sent is not sent again.
+    async with practice_bot(sandbox, practice_config) as bot:
+        await bot.core.sessions.cancel_session(coordinator(sandbox), session.id, "Our teacher is unwell")
+        await sandbox.wait_until(
+            lambda: len(sam.dms()) == len(priya.dms()) == 2, timeout=10, what="one cancel notice each"
+        )
+        assert await bot.core.db.count_deliveries("sent") == 4
+
+    for person in (sam, priya):
+        moved_notice, cancelled_notice = person.dms()
+        assert "**Evening practice** has moved" in moved_notice.content
+        assert discord_timestamp(session.start_utc, "F") in moved_notice.content, "the old time"
+        assert discord_timestamp(moved.start_utc, "F") in moved_notice.content, "the new time"
+        assert "is cancelled" in cancelled_notice.content
+        assert discord_timestamp(moved.start_utc, "F") in cancelled_notice.content
+        assert "Our teacher is unwell" in cancelled_notice.content
+    assert jonas.dms() == [], "nobody who did not sign up hears of it"
+
+
+def next_dst_change(after: dt.date) -> dt.date:
+    """The first day after `after` whose US Pacific UTC offset differs from the day before."""
+
+    def offset(day: dt.date) -> dt.timedelta | None:
+        return utc_to_pacific(dt.datetime.combine(day, dt.time(20), dt.UTC)).utcoffset()
+
+    day = after
+    while offset(day + dt.timedelta(days=1)) == offset(day):
+        day += dt.timedelta(days=1)
+    return day + dt.timedelta(days=1)
+
+
+TODAY = utc_to_pacific(dt.datetime.now(dt.UTC)).date()
+DST_CHANGE = next_dst_change(TODAY)
+# Long enough for the series below to be stored in full, across the next daylight-saving change.
+HORIZON_DAYS = min(365, (DST_CHANGE - TODAY).days + 35)
+
+
+def parse_calendar(data: bytes) -> icalendar.Calendar:
+    """An .ics attachment, as a calendar app reads it."""
+    calendar = icalendar.Calendar.from_ical(data)
+    assert isinstance(calendar, icalendar.Calendar)
+    return calendar
+
+
+@pytest.mark.practice_config(sessions={"horizon_days": HORIZON_DAYS})
+async def test_calendar_files_hold_the_stored_sessions_across_a_daylight_saving_change(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    core = practice.core
+    series, _ = await core.sessions.create_series(
+        coordinator(sandbox),
+        title="Wednesday circle",
+        weekly="WED@18:30",
+        starts_on=TODAY,
+        until=DST_CHANGE + dt.timedelta(days=21),
+        duration_minutes=45,
+    )
+    rows = await core.db.list_occurrences(soon(-1), soon(24 * 400), series_id=series.id)
+    # One session changed on its own each side of the change: cancelled before it, moved after it.
+    before = [row for row in rows if row.start_utc.date() < DST_CHANGE]
+    after = [row for row in rows if row.start_utc.date() > DST_CHANGE]
+    await core.sessions.cancel_session(coordinator(sandbox), before[-1].id, "A holiday")
+    await core.sessions.move_session(
+        coordinator(sandbox), after[1].id, pacific(after[1].start_utc + dt.timedelta(hours=1))
+    )
+    sam = sandbox.person("sam")
+    await reply_to(sam, "signup", {"series": series.id})
+    stored = await core.db.list_occurrences(soon(-1), soon(24 * 400), series_id=series.id)
+    expected = sorted(row.start_utc for row in stored if row.status != "cancelled")
+    assert len({utc_to_pacific(start).utcoffset() for start in expected}) == 2, "the sessions cross a DST change"
+
+    whole = await reply_to(sam, "calendar", {"series": series.id})
+
+    assert whole.ephemeral and "**Wednesday circle** as a calendar file" in whole.content
+    assert whole.message is not None
+    [attachment] = whole.message.attachments
+    assert attachment.filename == f"practice-circles-series-{series.id}.ics"
+    events = recurring_ical_events.of(parse_calendar(attachment.data)).between(soon(-2), soon(24 * 400))
+    assert sorted(event["DTSTART"].dt.astimezone(dt.UTC) for event in events) == expected
+
+    mine = await reply_to(sam, "calendar")
+    assert mine.message is not None
+    [attachment] = mine.message.attachments
+    calendar = parse_calendar(attachment.data)
+    starts = sorted(event["DTSTART"].dt.astimezone(dt.UTC) for event in calendar.walk("VEVENT"))
+    assert starts == expected
+    assert f"your {len(expected)} upcoming session(s)" in mine.content
+
+
+async def test_calendar_without_sign_ups_says_what_to_do_instead(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    reply = await reply_to(sandbox.person("jonas"), "calendar")
+    assert reply.content == texts.CALENDAR_EMPTY
+    assert reply.message is not None and reply.message.attachments == []
+
+
+def second_sunday_of_march(year: int) -> dt.date:
+    """The day US clocks spring forward."""
+    first = dt.date(year, 3, 1)
+    return first + dt.timedelta(days=(6 - first.weekday()) % 7 + 7)
+
+
+async def test_a_reminder_notes_when_daylight_saving_moved_the_session_on_the_members_clock(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    core = practice.core
+    us_change = second_sunday_of_march(TODAY.year + 1)  # UK clocks change two or three weeks later
+    series, _ = await core.sessions.create_series(
+        coordinator(sandbox),
+        title="Monday circle",
+        weekly="MON@10:00",
+        starts_on=us_change - dt.timedelta(days=13),
+        duration_minutes=45,
+    )
+    sam, priya = sandbox.person("sam"), sandbox.person("priya")
+    await core.sessions.set_timezone(sam.id, "Europe/London")
+    messenger = core.dispatcher.messenger
+
+    async def remind(person: SimulatedPerson, day: dt.date, kind: str = "reminder:60") -> str:
+        start = pacific_wall_to_utc(dt.datetime.combine(day, dt.time(10)))
+        now = dt.datetime.now(dt.UTC)
+        occurrence = OccurrenceRow(
+            id=1, series_id=series.id, recurrence_id=start, start_utc=start, duration_minutes=45,
+            channel_id=series.channel_id, title=series.title, practice=None, status="scheduled",
+            change_version=1, created_at=now, updated_at=now,
+        )  # fmt: skip
+        key = DeliveryKey(occurrence.id, person.id, kind, 1)
+        row = DeliveryRow(
+            key=key, due_at=start, status="claimed", nonce=f"n{day:%m%d}{person.id % 10**8}{len(kind)}",
+            claimed_at=now, sent_at=None, late=False, message_id=None, attempts=1, last_error=None,
+            payload={"old_start": "2030-01-01T00:00:00Z"},
+        )  # fmt: skip
+        await messenger.deliver(row, occurrence, late=False)
+        return person.dms()[-1].content
+
+    monday = us_change + dt.timedelta(days=1)
+    assert (
+        "Note: this week the session is at 17:00 your time (it was 18:00), because clocks changed in the US "
+        "Pacific region but not where you are." in await remind(sam, monday)
+    )
+    assert "Note:" not in await remind(sam, monday + dt.timedelta(days=7)), "no change since the week before"
+    assert "Note:" not in await remind(priya, monday), "no time zone, no note"
+    assert "Note:" not in await remind(sam, monday, "notice:restored"), "notices carry no note"
