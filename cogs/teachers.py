@@ -40,7 +40,7 @@ def actor_of(interaction: discord.Interaction) -> Actor:
     return Actor.of(user.id, roles)
 
 
-def core_of(interaction: discord.Interaction) -> PracticeCirclesBot:
+def bot_of(interaction: discord.Interaction) -> PracticeCirclesBot:
     """The bot an interaction arrived at."""
     bot = interaction.client
     if not isinstance(bot, PracticeCirclesBot):
@@ -75,7 +75,7 @@ def session_choices(summaries: Sequence[SessionSummary], typed: str) -> list[app
 
 async def claim_session(interaction: discord.Interaction, occurrence_id: int) -> None:
     """Claim a session for the person interacting and thank them privately."""
-    bot = core_of(interaction)
+    bot = bot_of(interaction)
     occurrence = await bot.core.sessions.claim(actor_of(interaction), occurrence_id)
     signups = await bot.core.db.count_signups(occurrence.id)
     await interaction.response.send_message(
