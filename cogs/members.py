@@ -99,8 +99,9 @@ def duration_words(minutes: int) -> str:
 
 
 def offsets_words(offsets: Sequence[int]) -> str:
-    """Reminder times in words, earliest reminder first: '1 day and 1 hour'."""
-    return texts.AND.join(duration_words(offset) for offset in sorted(offsets, reverse=True))
+    """Reminder times in words, earliest reminder first: '1 day, 1 hour and 15 minutes'."""
+    words = [duration_words(offset) for offset in sorted(offsets, reverse=True)]
+    return texts.AND.join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
 def chosen_offsets(prefs: MemberRow | None, config: Config) -> tuple[int, ...]:
@@ -264,7 +265,10 @@ def settings_view(prefs: MemberRow | None, config: Config) -> discord.ui.View:
     """Selects for reminder times and channel, and a button back to the community default."""
     view = discord.ui.View(timeout=None)
     view.add_item(ReminderOffsetsSelect(config.reminders.allowed_offsets_minutes, chosen_offsets(prefs, config)))
-    view.add_item(ReminderChannelSelect("dm" if prefs is None else prefs.reminder_channel))
+    current: ReminderChannel | None = "dm" if prefs is None else prefs.reminder_channel
+    if prefs is not None and prefs.dm_closed:
+        current = None  # nothing preselected, so choosing "By direct message" again reaches the bot
+    view.add_item(ReminderChannelSelect(current))
     view.add_item(ReminderDefaultButton())
     return view
 
@@ -297,6 +301,34 @@ async def sign_out(interaction: discord.Interaction, occurrence_id: int) -> None
     await interaction.response.send_message(
         template.format(title=display_safe(occurrence.title), when=when(occurrence)), ephemeral=True
     )
+
+
+async def join_series(interaction: discord.Interaction, series_id: int) -> None:
+    """Sign the person up for every session of a series, now and as new ones are scheduled."""
+    core = practice_bot_of(interaction).core
+    user_id = interaction.user.id
+    added = await core.sessions.sign_up_series(user_id, series_id)
+    series, _ = await core.sessions.series_sessions(series_id)
+    reminders = reminders_sentence(await core.sessions.preferences(user_id), core.config)
+    title = display_safe(series.title)
+    if added:
+        mine = await core.sessions.my_sessions(user_id)
+        count = sum(1 for summary in mine if summary.occurrence.series_id == series_id)
+        first = texts.SIGNED_UP_SERIES.format(
+            title=title, rule=rule_for(series).describe(), count=count, reminders=reminders
+        )
+    else:
+        first = texts.ALREADY_IN_SERIES.format(title=title, reminders=reminders)
+    await interaction.response.send_message(f"{first}\n{texts.LEAVE_ANY_TIME}", ephemeral=True)
+
+
+async def leave_series(interaction: discord.Interaction, series_id: int) -> None:
+    """Take the person off a series and the upcoming sessions it signed them up for."""
+    sessions = practice_bot_of(interaction).core.sessions
+    removed = await sessions.sign_out_series(interaction.user.id, series_id)
+    series, _ = await sessions.series_sessions(series_id)
+    template = texts.SIGNED_OUT_SERIES if removed else texts.NOT_IN_SERIES
+    await interaction.response.send_message(template.format(title=display_safe(series.title)), ephemeral=True)
 
 
 async def show_schedule(interaction: discord.Interaction, days: int, page: int, *, edit: bool) -> None:
@@ -360,10 +392,9 @@ async def save_reminders(
 
 
 class Answered:
-    """A component whose errors become replies through the bot's one error handler.
+    """A component whose errors become replies through the bot's one error handler."""
 
-    discord.py only logs what a DynamicItem's callback raises, so each callback runs through `answer`.
-    """
+    # discord.py only logs what a DynamicItem's callback raises, so each callback runs through `answer`.
 
     async def answer(self, interaction: discord.Interaction, work: Awaitable[None]) -> None:
         """Run a click's work; any error goes to `on_error`."""
@@ -517,7 +548,7 @@ class ReminderOffsetsSelect(Answered, discord.ui.DynamicItem[discord.ui.Select[d
 class ReminderChannelSelect(Answered, discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]], template=CHANNEL_ID):
     """Choose direct messages or the session's reminder thread (`pc:reminders:channel`)."""
 
-    def __init__(self, current: ReminderChannel = "dm") -> None:
+    def __init__(self, current: ReminderChannel | None = None) -> None:
         select: discord.ui.Select[discord.ui.View] = discord.ui.Select(
             custom_id=CHANNEL_ID,
             placeholder=texts.CHANNEL_PLACEHOLDER,
@@ -701,29 +732,12 @@ class Members(commands.Cog):
         self, interaction: discord.Interaction, session: int | None = None, series: int | None = None
     ) -> None:
         """Sign up for one session or a series."""
-        if (session is None) == (series is None):
-            raise ChoiceNeeded(texts.CHOOSE_SIGNUP)
-        if session is not None:
+        if session is not None and series is None:
             await sign_up(interaction, session, by_button=False)
-            return
-        assert series is not None
-        sessions = self.bot.core.sessions
-        added = await sessions.sign_up_series(interaction.user.id, series)
-        found, _ = await sessions.series_sessions(series)
-        reminders = reminders_sentence(await sessions.preferences(interaction.user.id), self.bot.core.config)
-        title = display_safe(found.title)
-        if added:
-            count = sum(
-                1
-                for summary in await sessions.my_sessions(interaction.user.id)
-                if summary.occurrence.series_id == series
-            )
-            first = texts.SIGNED_UP_SERIES.format(
-                title=title, rule=rule_for(found).describe(), count=count, reminders=reminders
-            )
+        elif series is not None and session is None:
+            await join_series(interaction, series)
         else:
-            first = texts.ALREADY_IN_SERIES.format(title=title, reminders=reminders)
-        await interaction.response.send_message(f"{first}\n{texts.LEAVE_ANY_TIME}", ephemeral=True)
+            raise ChoiceNeeded(texts.CHOOSE_SIGNUP)
 
     @app_commands.command(name="signout", description="Leave a session or a whole series; no explanation needed")
     @app_commands.describe(session="One of your sessions", series="One of the series you follow")
@@ -733,16 +747,12 @@ class Members(commands.Cog):
         self, interaction: discord.Interaction, session: int | None = None, series: int | None = None
     ) -> None:
         """Leave one session or a series."""
-        if (session is None) == (series is None):
-            raise ChoiceNeeded(texts.CHOOSE_SIGNOUT)
-        if session is not None:
+        if session is not None and series is None:
             await sign_out(interaction, session)
-            return
-        assert series is not None
-        removed = await self.bot.core.sessions.sign_out_series(interaction.user.id, series)
-        found, _ = await self.bot.core.sessions.series_sessions(series)
-        template = texts.SIGNED_OUT_SERIES if removed else texts.NOT_IN_SERIES
-        await interaction.response.send_message(template.format(title=display_safe(found.title)), ephemeral=True)
+        elif series is not None and session is None:
+            await leave_series(interaction, series)
+        else:
+            raise ChoiceNeeded(texts.CHOOSE_SIGNOUT)
 
     @app_commands.command(name="mysessions", description="The sessions you signed up for, each with a Leave button")
     @app_commands.guild_only()
@@ -764,20 +774,19 @@ class Members(commands.Cog):
     @app_commands.autocomplete(name=timezone_choices)
     async def timezone(self, interaction: discord.Interaction, name: str | None = None, clear: bool = False) -> None:
         """Set, clear or show the member's time zone."""
-        sessions = self.bot.core.sessions
         if name is not None and clear:
             raise ChoiceNeeded(texts.TIMEZONE_BOTH)
+        sessions = self.bot.core.sessions
+        if clear or name is not None:
+            await sessions.set_timezone(interaction.user.id, None if clear else name)
+        prefs = await sessions.preferences(interaction.user.id)
+        zone = None if prefs is None else prefs.timezone
+        message = None
         if clear:
-            await sessions.set_timezone(interaction.user.id, None)
-            message: str | None = texts.TIMEZONE_CLEARED
-        elif name is not None:
-            zone = await sessions.set_timezone(interaction.user.id, name)
-            assert zone is not None
+            message = texts.TIMEZONE_CLEARED
+        elif name is not None and zone is not None:
             local = self.bot.core.clock().astimezone(ZoneInfo(zone))
             message = texts.TIMEZONE_SET.format(zone=zone, local=f"{local:%H:%M}")
-        else:
-            message = None
-        prefs = await sessions.preferences(interaction.user.id)
         await interaction.response.send_message(
             message, embed=settings_embed(prefs, self.bot.core.config), ephemeral=True
         )

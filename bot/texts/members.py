@@ -64,7 +64,10 @@ REMINDERS_NONE = (
 )
 ROUTE_DM = "by direct message"
 ROUTE_THREAD = "in the session's reminder thread in <#{channel}>"
-ROUTE_DMS_CLOSED = "in the session's reminder thread in <#{channel}>, since your direct messages are closed to the bot"
+ROUTE_DMS_CLOSED = (
+    "in the session's reminder thread in <#{channel}>, since your direct messages were closed to the bot "
+    "(once you open them, choose “By direct message” in `/settings reminders`)"
+)
 AND = " and "
 MINUTES = ("{n} minute", "{n} minutes")
 HOURS = ("{n} hour", "{n} hours")
