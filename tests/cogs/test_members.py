@@ -593,3 +593,36 @@ async def test_a_reminder_notes_when_daylight_saving_moved_the_session_on_the_me
     assert "Note:" not in await remind(sam, monday + dt.timedelta(days=7)), "no change since the week before"
     assert "Note:" not in await remind(priya, monday), "no time zone, no note"
     assert "Note:" not in await remind(sam, monday, "notice:restored"), "notices carry no note"
+
+
+async def test_sign_up_buttons_keep_working_after_a_restart(sandbox: Sandbox, practice_config: Config) -> None:
+    sam = sandbox.person("sam")
+    async with practice_bot(sandbox, practice_config) as bot:
+        await ready(sandbox)
+        session = await add_session(bot, sandbox)
+        listing = await reply_to(sam, "schedule")
+    assert listing.message is not None
+
+    async with practice_bot(sandbox, practice_config) as bot:
+        reply = await press(sam, listing.message, f"pc:signup:{session.id}")
+        assert "You're signed up" in reply.content
+        assert await bot.core.db.signed_up_user_ids(session.id) == [sam.id]
+
+
+async def test_a_member_whose_dms_were_closed_can_ask_for_dms_again(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    mei = sandbox.person("mei")
+    await practice.core.db.set_member(mei.id, dm_closed=True)
+
+    shown = await reply_to(mei, "settings", subcommand="reminders")
+
+    assert "since your direct messages were closed" in shown.text
+    assert shown.message is not None
+    channel = shown.message.component_named("pc:reminders:channel")
+    assert channel is not None and not any(option.get("default") for option in channel["options"])
+    again = await (await mei.choose(shown.message, "pc:reminders:channel", ["dm"])).response()
+    assert "**How:** by direct message" in again.text
+    member = await practice.core.db.get_member(mei.id)
+    assert member is not None and not member.dm_closed and member.reminder_channel == "dm"
