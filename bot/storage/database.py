@@ -236,6 +236,18 @@ class Database(DeliveryQueries, LinkQueries, PeopleQueries, StatsQueries, RunQue
         )
         return [row["sql"] for row in rows]
 
+    async def backup_to(self, target: Path) -> None:
+        """Write a consistent copy of the database to `target` (safe while the bot runs), atomically."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        # SQLite's online backup copies a consistent snapshot even while others write; the copy is
+        # only renamed into place once complete, so a failed backup never leaves a broken file.
+        async with aiosqlite.connect(partial) as copy:
+            await self._writer.backup(copy)
+        os.replace(partial, target)
+
     async def integrity_check(self) -> list[str]:
         """Run SQLite's integrity and foreign-key checks; return the problems found ([] means healthy)."""
         problems = [row[0] for row in await self._fetchall("PRAGMA integrity_check")]
