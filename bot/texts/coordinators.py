@@ -139,7 +139,10 @@ AUDIT_ACTIONS = {
     "session.move": "moved a session",
     "session.channel": "changed a session's channel",
     "teacher.assign": "assigned a teacher",
+    "teacher.claim": "claimed a session to lead",
     "teacher.release": "released a teacher",
+    "alert.teachers": "asked teachers to lead a session",
+    "alert.coordinators": "told coordinators a session has no teacher",
     "recordings.reload": "reloaded the recordings",
 }
 RECORDINGS_KEPT = "{problem}. Nothing was changed: the recordings in use stay as they were until the list is fixed."
