@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot import texts
 from bot.adapters.discord_delivery import DiscordAnnouncer, DiscordMessenger
+from bot.adapters.discord_room import DiscordRoom
 from bot.config import Config
 from bot.core import Core, utc_now
 from bot.discord_endpoints import DiscordEndpoints
@@ -28,7 +29,7 @@ from bot.storage import Database
 log = logging.getLogger(__name__)
 
 # The extensions loaded at start-up, in order.
-EXTENSIONS = ("cogs.care", "cogs.members", "cogs.teachers", "cogs.coordinators", "cogs.events")
+EXTENSIONS = ("cogs.care", "cogs.members", "cogs.teachers", "cogs.coordinators", "cogs.events", "cogs.session_room")
 
 # Client-wide: nobody is pinged unless a message opts in, and @everyone / @here / roles never are,
 # whatever user-supplied text a message contains. Reminders and notices opt in to their users.
@@ -100,6 +101,7 @@ class PracticeCirclesBot(commands.Bot):
             recordings,
             messenger=DiscordMessenger(self, db, config.channels.announcements),
             announcer=DiscordAnnouncer(self, config.channels.coordinators, config.channels.teachers),
+            room=DiscordRoom(self, db, config),
             clock=clock,
         )
         self.endpoints = endpoints or DiscordEndpoints()

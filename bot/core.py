@@ -22,8 +22,9 @@ from bot.notices import Notices
 from bot.permissions import Actor, require_coordinator
 from bot.recordings import RecordingCatalog, load_recordings
 from bot.reminders import RebuildReport, ReminderScheduler
+from bot.runner import Room, SessionRunner
 from bot.sessions import Announcer, Horizon, SessionService
-from bot.storage import Database
+from bot.storage import Database, OccurrenceRow
 from bot.texts import coordinators as coordinator_texts
 from bot.timers import Timers
 
@@ -51,6 +52,7 @@ class Core:
     horizon: Horizon
     sessions: SessionService
     alerts: UnclaimedAlerts
+    runner: SessionRunner
 
     @classmethod
     def assemble(
@@ -61,6 +63,7 @@ class Core:
         *,
         messenger: Messenger,
         announcer: Announcer,
+        room: Room,
         clock: Callable[[], dt.datetime] = utc_now,
         timers: Timers | None = None,
     ) -> Core:
@@ -91,15 +94,36 @@ class Core:
         )
         alerts = UnclaimedAlerts(db, config, timers, announcer, horizon=horizon.length, clock=clock)
         sessions.listeners.append(alerts.follow)
-        return cls(
-            config, db, recordings, timers, clock, ledger, dispatcher, reminders, notices, horizon, sessions, alerts
+        core: Core
+        runner = SessionRunner(db, config, lambda: core.recordings, timers, room, announcer, clock)
+
+        async def arm_runner(occurrence: OccurrenceRow) -> None:
+            runner.arm(occurrence)
+
+        sessions.listeners.append(arm_runner)
+        core = cls(
+            config,
+            db,
+            recordings,
+            timers,
+            clock,
+            ledger,
+            dispatcher,
+            reminders,
+            notices,
+            horizon,
+            sessions,
+            alerts,
+            runner,
         )
+        return core
 
     async def start(self) -> RebuildReport:
         """Start-up: extend the horizon, rebuild every timer from the database, start firing."""
         await self.sessions.extend_horizon()
         report = await self.reminders.rebuild()
         await self.alerts.rebuild()
+        await self.runner.rebuild(self.horizon.length)
         # Once a day, keep the horizon full (a restart does the same).
         self.timers.schedule_at("horizon:extend", self.clock() + dt.timedelta(days=1), self._daily)
         self.timers.start()

@@ -20,6 +20,7 @@ from bot.sandbox.harness import config_for_world
 from bot.schedule import utc_to_pacific
 from bot.storage import Database, DeliveryRow, OccurrenceRow
 from bot.timers import Timers
+from tests.fakes import FakeRoom
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)  # Sunday 1 March 2026, 04:00 PST
 HOUR = dt.timedelta(hours=1)
@@ -95,6 +96,7 @@ def running(config: Config, db: Database, clock: Clock, tmp_path: Path) -> Runni
         RecordingCatalog(path=tmp_path / "r.yaml"),
         messenger=fake,
         announcer=fake,
+        room=FakeRoom(),
         clock=clock,
         timers=Timers(clock),
     )

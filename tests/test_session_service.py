@@ -18,6 +18,7 @@ from bot.recordings import RecordingCatalog
 from bot.sandbox import World
 from bot.sandbox.harness import config_for_world
 from bot.storage import Database, DeliveryRow, OccurrenceRow
+from tests.fakes import FakeRoom
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)  # Sunday 1 March 2026, 04:00 PST
 
@@ -78,7 +79,13 @@ async def core(config: Config, tmp_path: Path) -> AsyncIterator[tuple[Core, Fake
     fake = FakeDiscord()
     db = await Database.open(tmp_path / "core.sqlite3", clock=clock)
     assembled = Core.assemble(
-        config, db, RecordingCatalog(path=tmp_path / "r.yaml"), messenger=fake, announcer=fake, clock=clock
+        config,
+        db,
+        RecordingCatalog(path=tmp_path / "r.yaml"),
+        messenger=fake,
+        announcer=fake,
+        room=FakeRoom(),
+        clock=clock,
     )
     yield assembled, fake, clock
     assembled.stop()

@@ -21,6 +21,7 @@ from bot import texts
 from bot.adapters.room_views import card_view, choice_view
 from bot.config import Config
 from bot.permissions import Actor, is_teacher
+from bot.player import Player
 from bot.recordings import Recording
 from bot.runner import PlaybackResult
 from bot.schedule import discord_timestamp, format_pacific
@@ -48,8 +49,6 @@ class DiscordRoom:
         self.client = client
         self.db = db
         self.config = config
-        from bot.player import Player  # noqa: PLC0415 - (temporary) the player module is being written
-
         self.player = Player()
         # One voice connection at a time per guild (Discord's rule); connecting is serialised.
         self._voice_lock = asyncio.Lock()
@@ -118,14 +117,21 @@ class DiscordRoom:
         return changes
 
     async def _lock_chat(self, channel: discord.VoiceChannel | discord.StageChannel) -> dict[str, Any]:
-        everyone = channel.guild.default_role
-        teachers = channel.guild.get_role(self.config.roles.teacher)
+        guild = channel.guild
+        targets: list[tuple[discord.Role | discord.Member | None, bool]] = [
+            # The bot first: once @everyone may not send, the bot needs its own allowance to keep
+            # posting, and Discord lets it grant teachers only what it holds in the channel itself.
+            (guild.me, True),
+            (guild.get_role(self.config.roles.teacher), True),
+            (guild.default_role, False),
+        ]
         saved: dict[str, Any] = {}
-        for target, allow_send in ((everyone, False), (teachers, True)):
+        for target, allow_send in targets:
             if target is None:
                 continue
             before = channel.overwrites.get(target)
-            saved[str(target.id)] = None if before is None else [before.pair()[0].value, before.pair()[1].value]
+            kind = "member" if isinstance(target, discord.Member) else "role"
+            saved[f"{kind}:{target.id}"] = None if before is None else [before.pair()[0].value, before.pair()[1].value]
             overwrite = discord.PermissionOverwrite()
             if before is not None:
                 overwrite = discord.PermissionOverwrite.from_pair(*before.pair())
@@ -169,8 +175,12 @@ class DiscordRoom:
                 await member.edit(mute=False, reason="Practice Circles: the session is over")
             except discord.HTTPException:
                 pending.append(user_id)
-        for target_id, saved in (restrictions.get("chat") or {}).items():
-            target = channel.guild.get_role(int(target_id))
+        # Restored in reverse: @everyone first, the bot's own allowance last (it needs it until then).
+        for key, saved in reversed(list((restrictions.get("chat") or {}).items())):
+            kind, _, target_id = key.partition(":")
+            target: discord.Role | discord.Member | None = (
+                channel.guild.get_member(int(target_id)) if kind == "member" else channel.guild.get_role(int(target_id))
+            )
             if target is None:
                 continue
             if saved is None:
