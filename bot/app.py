@@ -25,6 +25,7 @@ from bot.discord_endpoints import DiscordEndpoints
 from bot.errors import PracticeCirclesError
 from bot.recordings import RecordingCatalog
 from bot.storage import Database
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class PracticeCirclesBot(commands.Bot):
         *,
         endpoints: DiscordEndpoints | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
+        clock_speed: float = 1.0,
         guild_ready_timeout: float = 2.0,
     ) -> None:
         super().__init__(
@@ -103,6 +105,8 @@ class PracticeCirclesBot(commands.Bot):
             announcer=DiscordAnnouncer(self, config.channels.coordinators, config.channels.teachers),
             room=DiscordRoom(self, db, config),
             clock=clock,
+            # A clock other than the wall clock (the demo's, where minutes become seconds) drives the timers too.
+            timers=Timers(clock=clock, speed=clock_speed) if clock is not utc_now else None,
         )
         self.endpoints = endpoints or DiscordEndpoints()
         self.endpoints.apply(self)

@@ -213,6 +213,9 @@ class SessionRunner:
         await self.db.start_run(occurrence.id, venue)
         await self.db.set_occurrence_status(occurrence.id, "open")
         await self.room.open(occurrence, venue)
+        # People already in the channel count as arriving now (attendance for the popularity figures).
+        for person in await self.room.present(occurrence):
+            await self.db.record_join(occurrence.id, person.user_id, self.clock())
 
     async def begin(self, occurrence_id: int) -> None:
         """At start + grace: the teacher leads, or the bot welcomes the group and offers a choice."""

@@ -103,7 +103,7 @@ def _toml_value(value: Any) -> str:
 
 @contextlib.asynccontextmanager
 async def practice_bot(
-    sandbox: Sandbox, config: Config, *, clock: Callable[[], dt.datetime] = utc_now
+    sandbox: Sandbox, config: Config, *, clock: Callable[[], dt.datetime] = utc_now, clock_speed: float = 1.0
 ) -> AsyncIterator[PracticeCirclesBot]:
     """Run the real bot against the sandbox until the block ends; yields once its core is running."""
     from bot.storage import Database  # imported here so `bot.sandbox` stays importable alone
@@ -112,7 +112,9 @@ async def practice_bot(
     db = await Database.open(config.storage.database)
     endpoints = DiscordEndpoints(api_base_url=sandbox.api_base_url, gateway_url=sandbox.gateway_url)
     # One small guild arrives at once on loopback; no need for discord.py's 2 s wait for more.
-    bot = PracticeCirclesBot(config, db, catalog, endpoints=endpoints, clock=clock, guild_ready_timeout=0.05)
+    bot = PracticeCirclesBot(
+        config, db, catalog, endpoints=endpoints, clock=clock, clock_speed=clock_speed, guild_ready_timeout=0.05
+    )
     core_ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def on_core_ready() -> None:
