@@ -4,9 +4,10 @@
 the allow-list's sha256, so the bytes played are the bytes hashed: a file changed or swapped after
 the check cannot be played. It also parses the Ogg/Opus stream (RFC 3533 pages, RFC 7845 mapping)
 with the reader below and refuses anything Discord cannot take as-is (not mono/stereo, not 20 ms
-packets). `OggOpusPassthrough` hands those packets to discord.py one per 20 ms tick: no ffmpeg, no
-decoding, no re-encoding at play time. `Player` verifies immediately before each playback and waits
-for discord.py's `after` callback, which runs on the audio thread, through `loop.call_soon_threadsafe`.
+packets; Opus in Ogg always plays at 48 kHz, OpusHead's input rate is only informational).
+`OggOpusPassthrough` hands those packets to discord.py one per 20 ms tick: no ffmpeg, no decoding,
+no re-encoding at play time. `Player` verifies immediately before each playback and waits for
+discord.py's `after` callback, which runs on the audio thread, through `loop.call_soon_threadsafe`.
 
 Gentle stop: a fade would mean decoding and re-encoding, so instead playback ends at a packet
 boundary at most one second ahead, right after the smallest packet in that second (VBR Opus spends
@@ -228,10 +229,8 @@ def _read_once(recording: Recording) -> bytes:
 
 
 def open_approved(recording: Recording) -> ApprovedAudio:
-    """Read the file once and check those very bytes against the sha256 and the Opus format; RecordingError if not.
-
-    Blocking (it reads and hashes the whole file): from async code run it with asyncio.to_thread.
-    """
+    """Read the file once and check those very bytes against the sha256 and the Opus format; RecordingError if not."""
+    # Blocking (it reads and hashes the whole file): async code runs it with asyncio.to_thread, as Player does.
     recording = _require_recording(recording)
     data = _read_once(recording)
     actual = hashlib.sha256(data).hexdigest()
@@ -367,11 +366,9 @@ class Player:
         on_refused: OnRefused,
         skip_seconds: float = 0.0,
     ) -> PlaybackResult:
-        """Verify the recording, then play it to its end (or until stopped); a refused one sends nothing.
-
-        `skip_seconds` resumes part-way (e.g. after a restart). ConflictError if something is playing;
-        discord.ClientException if the voice client is not connected.
-        """
+        """Verify the recording, then play it to its end or until stopped; a refused one sends nothing at all."""
+        # skip_seconds resumes part-way after a restart. Raises ConflictError while another playback runs, and
+        # discord.ClientException (from voice_client.play) when the connection is gone.
         recording = _require_recording(recording)
         if skip_seconds < 0:
             raise ValueError("skip_seconds must not be negative")
@@ -433,11 +430,8 @@ class Player:
         bell: Recording | None = None,
         on_refused: OnRefused | None = None,
     ) -> None:
-        """Stop the playback and wait until it has ended; gently = at a quiet packet boundary within 1 s.
-
-        After a gentle stop, `bell` (an approved bell recording) is played to mark the end. Given a
-        `voice_client`, only a playback on that connection is stopped.
-        """
+        """Stop the playback and wait for its end: gently = at the quietest packet boundary within 1 s, then `bell`."""
+        # Given a voice_client, only a playback on that connection is stopped (the caller may hold several).
         playback = self._current
         if playback is None or (voice_client is not None and voice_client is not playback.voice_client):
             return
