@@ -12,12 +12,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.alerts import UnclaimedAlerts
 from bot.config import Config
 from bot.delivery import Ledger
 from bot.dispatch import Dispatcher, Messenger
-from bot.errors import RecordingError
+from bot.errors import PracticeCirclesError, RecordingError
 from bot.notices import Notices
 from bot.permissions import Actor, require_coordinator
 from bot.recordings import RecordingCatalog, load_recordings
@@ -27,6 +28,7 @@ from bot.sessions import Announcer, Horizon, SessionService
 from bot.storage import Database, OccurrenceRow
 from bot.texts import coordinators as coordinator_texts
 from bot.timers import Timers
+from bot.welcome_audio import ensure_welcome_reading
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,16 @@ class Core:
         alerts = UnclaimedAlerts(db, config, timers, announcer, horizon=horizon.length, clock=clock)
         sessions.listeners.append(alerts.follow)
         core: Core
-        runner = SessionRunner(db, config, lambda: core.recordings, timers, room, announcer, clock)
+        runner = SessionRunner(
+            db,
+            config,
+            lambda: core.recordings,
+            timers,
+            room,
+            announcer,
+            clock,
+            prepare=lambda: core.ensure_welcome_reading(),
+        )
 
         async def arm_runner(occurrence: OccurrenceRow) -> None:
             runner.arm(occurrence)
@@ -154,3 +165,15 @@ class Core:
         counts = {"approved": len(catalog), "refused": len(catalog.refused)}
         await self.db.add_audit(actor.user_id, "recordings.reload", "recordings", counts)
         return catalog
+
+    async def ensure_welcome_reading(self) -> None:
+        """Make sure the official welcome words can be spoken: synthesise them once if none is approved."""
+        if self.recordings.by_kind("welcome-reading"):
+            return
+        path = Path(self.config.recordings.file)
+        try:
+            await asyncio.to_thread(ensure_welcome_reading, path, self.config.welcome.words)
+            self.recordings = await asyncio.to_thread(load_recordings, path)
+        except PracticeCirclesError as error:
+            # The words are still posted in the chat; only the spoken reading is missing.
+            log.error("could not prepare the spoken welcome reading: %s", error)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -134,6 +134,8 @@ class SessionRunner:
         room: Room,
         alerts: Alerts,
         clock: Callable[[], dt.datetime],
+        *,
+        prepare: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.config = config
@@ -142,6 +144,8 @@ class SessionRunner:
         self.room = room
         self.alerts = alerts
         self.clock = clock
+        # Run when a session opens: e.g. synthesise the spoken welcome reading the first time it may be needed.
+        self.prepare = prepare
 
     # --- timers -------------------------------------------------------------------------------
 
@@ -211,6 +215,8 @@ class SessionRunner:
             return
         venue = await self.room.venue(occurrence)
         await self.db.start_run(occurrence.id, venue)
+        if self.prepare is not None:
+            await self.prepare()
         await self.db.set_occurrence_status(occurrence.id, "open")
         await self.room.open(occurrence, venue)
         # People already in the channel count as arriving now (attendance for the popularity figures).
