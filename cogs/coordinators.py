@@ -23,6 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts as shared_texts
+from bot.adapters.interactions import actor_of, bot_of, member_actor
 from bot.app import PracticeCirclesBot, reply_to_error
 from bot.errors import ConflictError, RecordingError, ScheduleError
 from bot.permissions import Actor, require_coordinator
@@ -71,24 +72,7 @@ SessionChannel = discord.VoiceChannel | discord.StageChannel
 # --- small helpers ---------------------------------------------------------------------------------
 
 
-def actor_of(interaction: discord.Interaction) -> Actor:
-    """The person interacting, with the roles they hold in the server."""
-    user = interaction.user
-    roles = [role.id for role in user.roles] if isinstance(user, discord.Member) else []
-    return Actor.of(user.id, roles)
 
-
-def member_actor(member: discord.Member) -> Actor:
-    """Another member (e.g. a teacher being assigned), with the roles they hold."""
-    return Actor.of(member.id, [role.id for role in member.roles])
-
-
-def bot_of(interaction: discord.Interaction) -> PracticeCirclesBot:
-    """The bot an interaction arrived at."""
-    bot = interaction.client
-    if not isinstance(bot, PracticeCirclesBot):
-        raise TypeError("the coordinators' commands run only in the Practice Circles bot")
-    return bot
 
 
 def coordinator(interaction: discord.Interaction) -> Actor:

@@ -9,16 +9,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts
-from bot.adapters.room_views import ROOM_ITEMS, actor_of
+from bot.adapters.interactions import actor_of, member_actor
+from bot.adapters.room_views import ROOM_ITEMS
 from bot.app import PracticeCirclesBot
-from bot.permissions import Actor
 from bot.validation import display_safe
 
 log = logging.getLogger(__name__)
 
-
-def _actor(member: discord.Member) -> Actor:
-    return Actor.of(member.id, [role.id for role in member.roles])
 
 
 class SessionRoom(commands.Cog):
@@ -58,13 +55,13 @@ class SessionRoom(commands.Cog):
         if session is None:
             return
         if moved:
-            await runner.member_joined(session.id, _actor(member))
+            await runner.member_joined(session.id, member_actor(member))
             return
         raised_hand = after.requested_to_speak_at is not None and before.requested_to_speak_at is None
         unmuted = before.mute and not after.mute
         became_speaker = before.suppress and not after.suppress
         if raised_hand or unmuted or became_speaker:
-            await runner.asked_to_speak(session.id, _actor(member))
+            await runner.asked_to_speak(session.id, member_actor(member))
 
     @room.command(name="play", description="Play an approved recording in the session you are leading")
     @app_commands.describe(recording="One of the approved recordings")

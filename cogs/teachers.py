@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters.discord_delivery import CLAIM_CUSTOM_ID_PATTERN, claim_button
+from bot.adapters.interactions import actor_of, bot_of
 from bot.app import PracticeCirclesBot, reply_to_error
 from bot.permissions import Actor, require_teacher
 from bot.practices import suggest_practices
@@ -33,19 +34,6 @@ MAX_BUTTONS = 25
 MAX_DESCRIPTION = 4096
 
 
-def actor_of(interaction: discord.Interaction) -> Actor:
-    """The person interacting, with the roles they hold in the server."""
-    user = interaction.user
-    roles = [role.id for role in user.roles] if isinstance(user, discord.Member) else []
-    return Actor.of(user.id, roles)
-
-
-def bot_of(interaction: discord.Interaction) -> PracticeCirclesBot:
-    """The bot an interaction arrived at."""
-    bot = interaction.client
-    if not isinstance(bot, PracticeCirclesBot):
-        raise TypeError("the teachers' commands run only in the Practice Circles bot")
-    return bot
 
 
 def when(occurrence: OccurrenceRow) -> str:

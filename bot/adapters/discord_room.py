@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import texts
+from bot.adapters.interactions import member_actor
 from bot.adapters.room_views import card_view, choice_view
 from bot.config import Config
 from bot.permissions import Actor, is_teacher
@@ -37,9 +38,6 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 _QUIET_REASON = "Practice Circles: the chat rests while the bot leads"
 
-
-def _actor(member: discord.Member) -> Actor:
-    return Actor.of(member.id, [role.id for role in member.roles])
 
 
 class DiscordRoom:
@@ -68,7 +66,7 @@ class DiscordRoom:
     async def present(self, occurrence: OccurrenceRow) -> list[Actor]:
         """Everyone in the channel but the bot."""
         bot_id = self.client.user.id if self.client.user else 0
-        return [_actor(member) for member in self._channel(occurrence).members if member.id != bot_id]
+        return [member_actor(member) for member in self._channel(occurrence).members if member.id != bot_id]
 
     # --- opening, posting, offering ------------------------------------------------------------
 

@@ -12,18 +12,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import texts
-from bot.permissions import Actor
+from bot.adapters.interactions import actor_of
 from bot.recordings import Recording
 from bot.validation import display_safe
 
 if TYPE_CHECKING:
     from bot.app import PracticeCirclesBot
 
-
-def actor_of(interaction: discord.Interaction) -> Actor:
-    """The person who pressed, with their role ids."""
-    roles = getattr(interaction.user, "roles", [])
-    return Actor.of(interaction.user.id, [role.id for role in roles])
 
 
 async def _answer(interaction: discord.Interaction[PracticeCirclesBot], action: Any) -> None:
