@@ -23,6 +23,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.interactions import bot_of
 from bot.app import PracticeCirclesBot, reply_to_error
 from bot.calendar import series_calendar, sessions_calendar
 from bot.config import Config
@@ -57,14 +58,6 @@ DEFAULT_ID = "pc:reminders:default"
 
 class ChoiceNeeded(PracticeCirclesError):
     """The options given to a command don't say what to act on."""
-
-
-def practice_bot_of(interaction: discord.Interaction) -> PracticeCirclesBot:
-    """The bot an interaction arrived at."""
-    bot = interaction.client
-    if not isinstance(bot, PracticeCirclesBot):
-        raise TypeError("the members' commands run only in the Practice Circles bot")
-    return bot
 
 
 # --- words ------------------------------------------------------------------------------------
@@ -278,7 +271,7 @@ def settings_view(prefs: MemberRow | None, config: Config) -> discord.ui.View:
 
 async def sign_up(interaction: discord.Interaction, occurrence_id: int, *, by_button: bool) -> None:
     """Sign the person up for one session and tell them, kindly, what follows."""
-    core = practice_bot_of(interaction).core
+    core = bot_of(interaction).core
     added = await core.sessions.sign_up(interaction.user.id, occurrence_id, "button" if by_button else "command")
     occurrence = await core.sessions.session(occurrence_id)
     reminders = reminders_sentence(await core.sessions.preferences(interaction.user.id), core.config)
@@ -294,7 +287,7 @@ async def sign_up(interaction: discord.Interaction, occurrence_id: int, *, by_bu
 
 async def sign_out(interaction: discord.Interaction, occurrence_id: int) -> None:
     """Take the person off one session; no questions asked."""
-    core = practice_bot_of(interaction).core
+    core = bot_of(interaction).core
     removed = await core.sessions.sign_out(interaction.user.id, occurrence_id)
     occurrence = await core.sessions.session(occurrence_id)
     template = texts.SIGNED_OUT if removed else texts.NOT_SIGNED_UP
@@ -305,7 +298,7 @@ async def sign_out(interaction: discord.Interaction, occurrence_id: int) -> None
 
 async def join_series(interaction: discord.Interaction, series_id: int) -> None:
     """Sign the person up for every session of a series, now and as new ones are scheduled."""
-    core = practice_bot_of(interaction).core
+    core = bot_of(interaction).core
     user_id = interaction.user.id
     added = await core.sessions.sign_up_series(user_id, series_id)
     series, _ = await core.sessions.series_sessions(series_id)
@@ -324,7 +317,7 @@ async def join_series(interaction: discord.Interaction, series_id: int) -> None:
 
 async def leave_series(interaction: discord.Interaction, series_id: int) -> None:
     """Take the person off a series and the upcoming sessions it signed them up for."""
-    sessions = practice_bot_of(interaction).core.sessions
+    sessions = bot_of(interaction).core.sessions
     removed = await sessions.sign_out_series(interaction.user.id, series_id)
     series, _ = await sessions.series_sessions(series_id)
     template = texts.SIGNED_OUT_SERIES if removed else texts.NOT_IN_SERIES
@@ -333,7 +326,7 @@ async def leave_series(interaction: discord.Interaction, series_id: int) -> None
 
 async def show_schedule(interaction: discord.Interaction, days: int, page: int, *, edit: bool) -> None:
     """Show (or turn to) a page of the schedule."""
-    sessions = practice_bot_of(interaction).core.sessions
+    sessions = bot_of(interaction).core.sessions
     summaries = await sessions.upcoming(days)
     if not summaries:
         message = texts.SCHEDULE_EMPTY.format(days=days)
@@ -352,7 +345,7 @@ async def show_schedule(interaction: discord.Interaction, days: int, page: int, 
 
 async def show_mine(interaction: discord.Interaction, page: int, *, edit: bool) -> None:
     """Show (or turn to) a page of the person's own sessions."""
-    sessions = practice_bot_of(interaction).core.sessions
+    sessions = bot_of(interaction).core.sessions
     summaries = await sessions.my_sessions(interaction.user.id)
     series = await sessions.my_series(interaction.user.id)
     if not summaries:
@@ -376,7 +369,7 @@ async def save_reminders(
     channel: ReminderChannel | Unset = UNSET,
 ) -> None:
     """Change one reminder setting (the other stays as it is), then show the settings again."""
-    core = practice_bot_of(interaction).core
+    core = bot_of(interaction).core
     user_id = interaction.user.id
     prefs = await core.sessions.preferences(user_id)
     if isinstance(offsets, Unset):
@@ -537,7 +530,7 @@ class ReminderOffsetsSelect(Answered, discord.ui.DynamicItem[discord.ui.Select[d
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ReminderOffsetsSelect:
         """Rebuild the select from a used custom id (the chosen values arrive with the interaction)."""
-        return cls(practice_bot_of(interaction).core.config.reminders.allowed_offsets_minutes)
+        return cls(bot_of(interaction).core.config.reminders.allowed_offsets_minutes)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Save the chosen reminder times (none chosen: no reminders)."""
@@ -644,7 +637,7 @@ class FeedbackModal(discord.ui.Modal):
         chosen = self.session.values if self.session is not None else []
         # Posting to the coordinators' channel can outlast the 3 s Discord allows for an answer.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await practice_bot_of(interaction).core.sessions.add_feedback(
+        await bot_of(interaction).core.sessions.add_feedback(
             interaction.user.id, self.text.value, int(chosen[0]) if chosen else None
         )
         await interaction.followup.send(texts.FEEDBACK_THANKS, ephemeral=True)
