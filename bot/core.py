@@ -70,7 +70,8 @@ class Core:
         timers: Timers | None = None,
     ) -> Core:
         """Wire the services together over one database and one set of timers."""
-        timers = timers or Timers()
+        # Not `timers or Timers()`: a Timers with no jobs yet is falsy (it has __len__).
+        timers = timers if timers is not None else Timers()
         ledger = Ledger(db)
         dispatcher = Dispatcher(db, ledger, timers, messenger, clock)
         horizon = Horizon(db, dt.timedelta(days=config.sessions.horizon_days), clock)
