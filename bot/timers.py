@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from itertools import accumulate
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
@@ -36,6 +38,10 @@ class Timers:
         self._speed = speed
         # The instant each job was asked for, on the core's clock (APScheduler keeps wall-clock ones).
         self._requested: dict[str, dt.datetime] = {}
+        # The same ids by each prefix ending in ':' ("reminder:", "reminder:12:"), so cancel and
+        # cancel_matching need not walk every job: at start-up, when tens of thousands are armed,
+        # asking APScheduler (a list scan per call before it starts) made the rebuild quadratic.
+        self._by_prefix: dict[str, set[str]] = {}
         # misfire_grace_time=None: a job that fires late because the event loop was busy still
         # runs; work that fell due while the bot was *down* is decided by bot.jobs, not here.
         self._scheduler = AsyncIOScheduler(
@@ -66,6 +72,8 @@ class Timers:
             replace_existing=True,
         )
         self._requested[job_id] = when
+        for prefix in _prefixes(job_id):
+            self._by_prefix.setdefault(prefix, set()).add(job_id)
 
     def _wall_time(self, when: dt.datetime) -> dt.datetime:
         """The wall-clock moment at which the core's clock will read `when`."""
@@ -76,21 +84,33 @@ class Timers:
 
     def cancel(self, job_id: str) -> bool:
         """Remove a pending job; returns False if there was none."""
-        self._requested.pop(job_id, None)
-        if self._scheduler.get_job(job_id) is None:
+        if not self._forget(job_id):
             return False
-        self._scheduler.remove_job(job_id)
+        try:
+            self._scheduler.remove_job(job_id)
+        except JobLookupError:
+            return False  # already handed to the event loop to run
         return True
 
     def cancel_matching(self, prefix: str) -> int:
         """Remove every pending job whose id starts with `prefix`; returns how many."""
-        removed = 0
-        for job in self._scheduler.get_jobs():
-            if job.id.startswith(prefix):
-                job.remove()
-                self._requested.pop(job.id, None)
-                removed += 1
-        return removed
+        if prefix.endswith(":"):
+            matching = list(self._by_prefix.get(prefix, ()))
+        else:
+            matching = [job_id for job_id in self._requested if job_id.startswith(prefix)]
+        return sum(self.cancel(job_id) for job_id in matching)
+
+    def _forget(self, job_id: str) -> bool:
+        """Drop a job id from the bookkeeping; False if it was not there."""
+        if self._requested.pop(job_id, None) is None:
+            return False
+        for prefix in _prefixes(job_id):
+            ids = self._by_prefix.get(prefix)
+            if ids is not None:
+                ids.discard(job_id)
+                if not ids:
+                    del self._by_prefix[prefix]
+        return True
 
     def pending(self) -> dict[str, dt.datetime]:
         """Pending job ids with the instant (on the core's clock) each will fire."""
@@ -104,10 +124,15 @@ class Timers:
 
         async def run(*args: Any) -> None:
             # Before the callback, which may arm the same id again for a later instant.
-            self._requested.pop(job_id, None)
+            self._forget(job_id)
             try:
                 await callback(*args)
             except Exception:
                 log.exception("timer %s failed", job_id)
 
         return run
+
+
+def _prefixes(job_id: str) -> list[str]:
+    """The prefixes of an id that end in ':': "reminder:12:60" -> ["reminder:", "reminder:12:"]."""
+    return list(accumulate(part + ":" for part in job_id.split(":")[:-1]))
