@@ -171,19 +171,19 @@ class SessionService:
         rows = await self.db.list_occurrences(
             now - dt.timedelta(minutes=1), now + dt.timedelta(days=days), statuses=UPCOMING_STATUSES
         )
-        return [await self._summary(row) for row in rows if row.end_utc > now]
+        return await self._summaries([row for row in rows if row.end_utc > now])
 
     async def my_sessions(self, user_id: int) -> list[SessionSummary]:
         """The sessions a member is signed up for that have not ended."""
         now = self.clock()
         rows = await self.db.list_user_occurrences(user_id, now - dt.timedelta(hours=4))
-        return [await self._summary(row) for row in rows if row.end_utc > now and row.status != "cancelled"]
+        return await self._summaries([row for row in rows if row.end_utc > now and row.status != "cancelled"])
 
     async def teacher_sessions(self, teacher_id: int) -> list[SessionSummary]:
         """Upcoming sessions a teacher has claimed."""
         now = self.clock()
         rows = await self.db.list_occurrences(now, now + self.horizon.length, statuses=UPCOMING_STATUSES)
-        summaries = [await self._summary(row) for row in rows]
+        summaries = await self._summaries(rows)
         return [summary for summary in summaries if summary.teacher_id == teacher_id]
 
     async def unclaimed(self, days: int = 14) -> list[SessionSummary]:
@@ -195,11 +195,10 @@ class SessionService:
             if summary.teacher_id is None and summary.occurrence.start_utc > now
         ]
 
-    async def _summary(self, occurrence: OccurrenceRow) -> SessionSummary:
-        claim = await self.db.get_teacher_claim(occurrence.id)
-        return SessionSummary(
-            occurrence, claim.teacher_id if claim else None, await self.db.count_signups(occurrence.id)
-        )
+    async def _summaries(self, rows: Sequence[OccurrenceRow]) -> list[SessionSummary]:
+        # One query for every row's teacher and count: two per row made a 4-week listing take ~100 ms.
+        facts = await self.db.teachers_and_signups([row.id for row in rows])
+        return [SessionSummary(row, *facts.get(row.id, (None, 0))) for row in rows]
 
     # --- members ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import cast
 
 from bot.errors import ConflictError
+from bot.storage.base import placeholders
 from bot.storage.records import RecordQueries
 from bot.storage.rows import (
     UNSET,
@@ -33,6 +34,8 @@ from bot.storage.timestamps import from_db_time, to_db_time
 __all__ = ["PeopleQueries"]
 
 _SIGNUP_SOURCES = ("command", "button", "event", "series")
+# Sessions per query when listing teachers and sign-up counts (well under SQLite's bound-value limit).
+_LISTING_BATCH = 500
 
 
 def _signup_from_row(row: sqlite3.Row) -> SignupRow:
@@ -188,6 +191,22 @@ class PeopleQueries(SeriesQueries, RecordQueries):
         """Return how many people are signed up for a session."""
         sql = "SELECT count(*) FROM signups WHERE occurrence_id = ?"
         return int(await self._fetchvalue(sql, (occurrence_id,)))
+
+    async def teachers_and_signups(self, occurrence_ids: Sequence[int]) -> dict[int, tuple[int | None, int]]:
+        """For each session: its teacher's id (None if unclaimed) and how many are signed up; one query per 500."""
+        found: dict[int, tuple[int | None, int]] = {}
+        wanted = list(dict.fromkeys(occurrence_ids))
+        for first in range(0, len(wanted), _LISTING_BATCH):
+            batch = wanted[first : first + _LISTING_BATCH]
+            rows = await self._fetchall(
+                "SELECT o.id, c.teacher_id,"  # noqa: S608 (the IN list is placeholders only)
+                " (SELECT count(*) FROM signups AS s WHERE s.occurrence_id = o.id) AS signups"
+                " FROM occurrences AS o LEFT JOIN teacher_claims AS c ON c.occurrence_id = o.id"
+                f" WHERE o.id IN ({placeholders(len(batch))})",
+                batch,
+            )
+            found.update({row["id"]: (row["teacher_id"], row["signups"]) for row in rows})
+        return found
 
     async def series_signup_user_ids(self, series_id: int) -> list[int]:
         """Return the ids of everyone signed up for a whole series."""
