@@ -62,6 +62,12 @@ async def reply_to_error(interaction: discord.Interaction, error: Exception) -> 
         message = cause.message
     elif isinstance(cause, app_commands.CheckFailure):
         message = texts.NOT_ALLOWED
+    elif isinstance(cause, app_commands.TransformerError):
+        # A channel, member or role Discord sent that this server's cache lacks (another server's, or
+        # one just removed): a choice to make again, not a bug.
+        option = next((name for name, value in interaction.namespace if value is cause.value), "?")
+        what = texts.OPTION_KINDS.get(cause.type.name, "value")
+        message = texts.UNUSABLE_OPTION.format(what=what, option=option)
     else:
         reference = secrets.token_hex(4)
         log.error("unexpected error %s in interaction %s", reference, interaction.id, exc_info=cause)

@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from bot import texts
 from bot.errors import ConfigError, ConfigErrors
+from bot.validation import invisible_character
 
 PACIFIC = "America/Los_Angeles"
 # Names of environment variables, not secrets.
@@ -142,11 +143,18 @@ def _whole_list(low: int, high: int, unit: str, *, allow_empty: bool) -> Callabl
 
 
 def _text(value: Any) -> str:
-    """Non-empty text."""
+    """Non-empty text without control or invisible formatting characters (line breaks and tabs are fine)."""
     if not isinstance(value, str):
         raise _fail(f"must be text in quotes, got {_describe(value)}")
     if not value.strip():
         raise _fail("must not be empty")
+    character = invisible_character(value, allowed="\t\n\r")
+    if character is not None:
+        # Pasted from elsewhere, they reach Discord, the speech synthesiser or a file name unseen.
+        raise _fail(
+            f"contains an invisible control character (U+{ord(character):04X}); "
+            "retype the value without copying special characters"
+        )
     return value.strip()
 
 
@@ -442,6 +450,11 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         ))]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigErrors([ConfigError("", f"{path} is not valid TOML: {_toml_problem(error)}")]) from None
+    except ValueError:
+        # tomllib's only other refusal: a whole number of thousands of digits.
+        raise ConfigErrors([ConfigError("", (
+            f"{path} holds a number thousands of digits long; no setting needs more than 20 digits"
+        ))]) from None
 
     errors = _refuse_tokens(data, prefix="")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from bot import audio
 from bot.errors import NotFoundError, RecordingError
+from bot.validation import invisible_character
 
 Kind = Literal["practice", "welcome-reading", "bell"]
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -64,11 +66,20 @@ def _fail(reason: str) -> PydanticCustomError:
 
 
 def _text(value: Any) -> str:
-    """Non-empty text."""
+    """Non-empty text on one line, without control or invisible formatting characters."""
     if not isinstance(value, str):
         raise _fail(f"must be text, got {value!r}")
     if not value.strip():
         raise _fail("must not be empty")
+    character = invisible_character(value.strip())
+    if character == "\n":
+        raise _fail("must be on one line")
+    if character is not None:
+        # Titles and sources reach Discord menus; file names reach the file system.
+        raise _fail(
+            f"contains an invisible control character (U+{ord(character):04X}); "
+            "retype it without copying special characters"
+        )
     return value.strip()
 
 
@@ -111,7 +122,13 @@ def _duration(value: Any) -> float:
     """A positive number of seconds."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise _fail(f"must be a positive number of seconds, like 312.5, got {value!r}")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise _fail(f"must be a positive number of seconds, like 312.5, got {seconds}")
+    return seconds
 
 
 def _sha256(value: Any) -> str:
@@ -269,7 +286,11 @@ def _read(path: Path) -> str | None:
 
 def _parse(text: str, name: str) -> list[_RawEntry]:
     """Parse the YAML and its `recordings:` list; whole-file problems raise with line and column."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader refuses characters YAML does not allow (NUL, most control characters) at once.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as error:
+        raise RecordingError("", f"{name} is not valid YAML: {error}") from None
     try:
         try:
             root = loader.get_single_node()
@@ -311,11 +332,24 @@ def _parse(text: str, name: str) -> list[_RawEntry]:
         for position, item in enumerate(entries_node.value, start=1):
             keys = [k.value for k, _ in item.value] if isinstance(item, yaml.MappingNode) else []
             duplicates = tuple(sorted({k for k in keys if keys.count(k) > 1}))
-            data = loader.construct_document(item)
+            data = _construct(loader, item, name)
             raw.append(_RawEntry(position, item.start_mark.line + 1, data, duplicates))
         return raw
     finally:
         loader.dispose()
+
+
+def _construct(loader: yaml.SafeLoader, item: yaml.Node, name: str) -> Any:
+    """One entry's values; a tag that is not allowed or a value that cannot exist (2026-02-30) is refused."""
+    try:
+        return loader.construct_document(item)
+    except (yaml.YAMLError, ValueError, OverflowError) as error:
+        mark = getattr(error, "problem_mark", None) or item.start_mark
+        problem = getattr(error, "problem", None) or str(error)
+        raise RecordingError("", (
+            f"{name} is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: a value cannot be read "
+            f"({problem}). Put text in quotes, like title: \"2026-02-30\", and use no tags starting with !"
+        )) from None
 
 
 def _check_entries(path: Path, raw_entries: list[_RawEntry]) -> RecordingCatalog:

@@ -218,6 +218,9 @@ def parse_pacific_date(text: str) -> date:
     if match is None:
         raise ScheduleError(f"{cleaned!r} is not a date. Write it as YYYY-MM-DD, like 2026-03-01.")
     year, month, day = (int(part) for part in match.groups())
+    if not FIRST_SUPPORTED_DATE.year <= year <= LAST_SUPPORTED_DATE.year:
+        # Checked first: the calendar has no year 0, so looking up its months would fail.
+        raise ScheduleError(f"{cleaned!r} is outside the dates the bot can schedule: {_SUPPORTED_RANGE}.")
     if not 1 <= month <= 12:
         raise ScheduleError(f"{cleaned!r}: months are 01-12.")
     days_in_month = calendar.monthrange(year, month)[1]
@@ -259,7 +262,8 @@ def parse_interval(text: str | int) -> int:
         weeks = text
     else:
         cleaned = str(text).strip()
-        if not cleaned.isdigit():
+        # isdecimal, not isdigit: int() refuses digits such as '²' that isdigit accepts.
+        if not cleaned.isdecimal():
             raise ScheduleError(
                 f"The interval {cleaned!r} must be a whole number of weeks from 1 to {MAX_INTERVAL_WEEKS}, "
                 "like 2 for every other week."

@@ -20,22 +20,29 @@ class InvalidTextError(PracticeCirclesError):
     """Typed text that cannot be used as given."""
 
 
+def invisible_character(text: str, *, allowed: str = "") -> str | None:
+    """The first control or invisible formatting character in text (joiners and `allowed` excepted), if any."""
+    for character in text:
+        if character in _JOINERS or character in allowed:
+            continue
+        if unicodedata.category(character) in {"Cc", "Cf", "Zl", "Zp"}:
+            return character
+    return None
+
+
 def clean_text(value: str, *, what: str, max_length: int, multiline: bool = False) -> str:
     """Trim, refuse control and invisible formatting characters, and cap the length."""
     text = value.strip()
     if not text:
         raise InvalidTextError(f"the {what} is empty; please write a few words.")
-    allowed = set(_JOINERS) | ({"\n"} if multiline else set())
-    for character in text:
-        if character in allowed:
-            continue
-        if unicodedata.category(character) in {"Cc", "Cf", "Zl", "Zp"}:
-            if character == "\n":
-                raise InvalidTextError(f"the {what} must be on one line.")
-            raise InvalidTextError(
-                f"the {what} contains an invisible control character (U+{ord(character):04X}); "
-                "please retype it without copying special characters."
-            )
+    character = invisible_character(text, allowed="\n" if multiline else "")
+    if character == "\n":
+        raise InvalidTextError(f"the {what} must be on one line.")
+    if character is not None:
+        raise InvalidTextError(
+            f"the {what} contains an invisible control character (U+{ord(character):04X}); "
+            "please retype it without copying special characters."
+        )
     if len(text) > max_length:
         raise InvalidTextError(f"the {what} is {len(text)} characters long; please keep it to {max_length}.")
     return text

@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     text = str(args.client_id).strip()
-    if not text.isdigit() or not 17 <= len(text) <= 20:
+    if not text.isdecimal() or not 17 <= len(text) <= 20:
         raise ConfigError(
             "--client-id",
             f"must be the application's id, a number of 17 to 20 digits (Developer Portal > General Information); "

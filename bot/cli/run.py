@@ -10,9 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import discord
+
 from bot.app import PracticeCirclesBot
-from bot.config import load_config, load_token
+from bot.config import TOKEN_FILE_VARIABLE, TOKEN_VARIABLE, load_config, load_token
 from bot.discord_endpoints import DiscordEndpoints
+from bot.errors import ConfigError
 from bot.recordings import load_recordings
 from bot.storage import Database
 
@@ -48,4 +51,11 @@ async def run_bot(config_path: Path, environ: Mapping[str, str] | None = None) -
     async with Database.open(config.storage.database) as db:
         bot = PracticeCirclesBot(config, db, catalog, endpoints=endpoints)
         async with bot:
-            await bot.start(token.reveal())
+            try:
+                await bot.start(token.reveal())
+            except discord.LoginFailure:
+                variable = TOKEN_FILE_VARIABLE if env.get(TOKEN_FILE_VARIABLE, "").strip() else TOKEN_VARIABLE
+                raise ConfigError(variable, (
+                    "Discord refused this token: it was reset, or not copied whole. Copy the current token "
+                    "from the Discord Developer Portal (Bot page, Reset Token) and set it again"
+                )) from None

@@ -76,7 +76,7 @@ def _parse_count(text: str | None) -> int:
     if text is None:
         return DEFAULT_COUNT
     cleaned = text.strip()
-    if not cleaned.isdigit() or not 1 <= int(cleaned) <= MAX_PREVIEW_COUNT:
+    if not cleaned.isdecimal() or not 1 <= int(cleaned) <= MAX_PREVIEW_COUNT:
         raise ScheduleError(
             f"--count {cleaned!r} must be a whole number from 1 to {MAX_PREVIEW_COUNT}, like --count 8."
         )

@@ -68,6 +68,12 @@ UNEXPECTED_ERROR = (
     "Something went wrong on our side and nothing was changed. If it keeps happening, please tell "
     "a coordinator and quote reference {reference}."
 )
+UNUSABLE_OPTION = (
+    "The {what} given for “{option}” isn't one the bot can use in this server (it may belong to another "
+    "server, or have just been removed). Please pick one from the list Discord offers. Nothing was changed."
+)
+# How UNUSABLE_OPTION names each kind of Discord object an option can hold.
+OPTION_KINDS = {"channel": "channel", "user": "member", "role": "role", "mentionable": "member or role"}
 NEEDS_COORDINATOR = (
     "Only our volunteer coordinators can do that, so nothing was changed. If something in the "
     "schedule needs attention, please let a coordinator know."
