@@ -205,6 +205,16 @@ class SessionRunner:
         elif run.phase == "silent_sit":
             ends = run.phase_ends_at or now
             self.timers.schedule_at(job_id("sit", occurrence.id), max(ends, now), self.end_silent_sit, occurrence.id)
+        # Nobody saw who arrived while the bot was away: a timer job (as every step that touches Discord) greets them.
+        self.timers.schedule_at(job_id("arrivals", occurrence.id), now, self._arrived_while_away, occurrence.id)
+
+    async def _arrived_while_away(self, occurrence_id: int) -> None:
+        """After a restart: count everyone present, silence them if the bot leads, or let a teacher take over."""
+        occurrence = await self.db.get_occurrence(occurrence_id)
+        if occurrence is None:
+            return
+        for person in await self.room.present(occurrence):
+            await self.member_joined(occurrence.id, person)
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -246,6 +256,7 @@ class SessionRunner:
         await self.db.set_occurrence_status(occurrence.id, "no_teacher")
         restrictions = await self.room.restrict(occurrence, run.venue, present)
         await self.db.update_restrictions(occurrence.id, restrictions)
+        await self._drop_superseded_unmutes(restrictions)
         await self._welcome_and_offer(occurrence.id)
 
     async def _welcome_and_offer(self, occurrence_id: int) -> None:
@@ -415,7 +426,7 @@ class SessionRunner:
         if run is None or run.phase != "teacher_led":
             raise ConflictError(texts.TEACHER_PLAY_NOT_LEADING)
         if not (is_teacher(teacher, self.config.roles) or is_coordinator(teacher, self.config.roles)):
-            raise PermissionDeniedError(texts.NEEDS_TEACHER)
+            raise PermissionDeniedError(texts.NOT_ALLOWED)  # NEEDS_TEACHER speaks of claiming sessions
         recording = self.recordings().get(recording_id)
         self.timers.schedule_at(
             job_id("play", occurrence.id), self.clock(), self._teacher_playback, occurrence.id, recording.id
@@ -475,6 +486,12 @@ class SessionRunner:
             elif key not in merged:
                 merged[key] = value  # the first record of a setting holds the original to restore
         await self.db.update_restrictions(occurrence_id, merged)
+        await self._drop_superseded_unmutes(change)
+
+    async def _drop_superseded_unmutes(self, change: dict[str, Any]) -> None:
+        """A mute now recorded in a run is lifted at its close, so no pending unmute may lift it sooner."""
+        for user_id in change.get("muted", []):
+            await self.db.take_pending_unmute(user_id)
 
     async def _teacher_among(self, occurrence: OccurrenceRow, present: Sequence[Actor]) -> Actor | None:
         claim = await self.db.get_teacher_claim(occurrence.id)

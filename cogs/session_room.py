@@ -39,12 +39,7 @@ class SessionRoom(commands.Cog):
             return
         runner = self.bot.core.runner
         moved = (before.channel.id if before.channel else None) != (after.channel.id if after.channel else None)
-        if after.channel is not None and moved and await self.bot.core.db.take_pending_unmute(member.id):
-            # A server mute the bot set before they left a session: Discord lets it be lifted only now.
-            try:
-                await member.edit(mute=False, reason="Practice Circles: lifting a session's mute")
-            except discord.HTTPException as error:
-                log.warning("could not lift the mute of %s: %s", member.id, error)
+        # The leave first: moving straight out of a session leaves a pending unmute that is lifted below.
         if before.channel is not None and moved:
             left = await runner.running_in(before.channel.id)
             if left is not None:
@@ -52,16 +47,28 @@ class SessionRoom(commands.Cog):
         if after.channel is None:
             return
         session = await runner.running_in(after.channel.id)
-        if session is None:
-            return
         if moved:
-            await runner.member_joined(session.id, member_actor(member))
+            if session is not None:
+                # A session the bot leads keeps (and records) a mute it set earlier instead of lifting it.
+                await runner.member_joined(session.id, member_actor(member))
+            await self._lift_pending_unmute(member)
+            return
+        if session is None:
             return
         raised_hand = after.requested_to_speak_at is not None and before.requested_to_speak_at is None
         unmuted = before.mute and not after.mute
         became_speaker = before.suppress and not after.suppress
         if raised_hand or unmuted or became_speaker:
             await runner.asked_to_speak(session.id, member_actor(member))
+
+    async def _lift_pending_unmute(self, member: discord.Member) -> None:
+        """Lift a server mute the bot set in a session this member left: Discord allows it only while connected."""
+        if not await self.bot.core.db.take_pending_unmute(member.id):
+            return
+        try:
+            await member.edit(mute=False, reason="Practice Circles: lifting a session's mute")
+        except discord.HTTPException as error:
+            log.warning("could not lift the mute of %s: %s", member.id, error)
 
     @room.command(name="play", description="Play an approved recording in the session you are leading")
     @app_commands.describe(recording="One of the approved recordings")

@@ -146,19 +146,23 @@ class DiscordRoom:
             return {}
         if guild_member.voice.channel.id != occurrence.channel_id:
             return {}
+        changes: dict[str, Any] = {}
+        if guild_member.voice.mute and member.user_id in await self.db.pending_unmutes():
+            # The bot's own mute from a session they left: it carries on here and is lifted when this one closes.
+            changes["muted"] = [member.user_id]
         try:
             if venue == "stage":
                 if guild_member.voice.suppress and guild_member.voice.requested_to_speak_at is None:
-                    return {}
+                    return changes
                 await guild_member.edit(suppress=True)  # back to the audience; a raised hand is lowered
-                return {"suppressed": [member.user_id]}
+                return {**changes, "suppressed": [member.user_id]}
             if guild_member.voice.mute:
-                return {}
+                return changes  # a moderator's mute is theirs to lift, never the bot's
             await guild_member.edit(mute=True, reason="Practice Circles: no participant leads while the bot does")
             return {"muted": [member.user_id]}
         except discord.HTTPException as error:
             log.warning("could not keep member %s quiet in session %d: %s", member.user_id, occurrence.id, error)
-            return {}
+            return changes
 
     async def restore(self, occurrence: OccurrenceRow, venue: Venue, restrictions: dict[str, Any]) -> dict[str, Any]:
         """Undo the chat lock and the mutes; members who already left are returned as pending unmutes."""
