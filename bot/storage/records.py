@@ -91,9 +91,13 @@ class RecordQueries(StorageBase):
         self, *, action: str | None = None, target: str | None = None, limit: int | None = 100
     ) -> list[AuditRow]:
         """Return audit entries, newest first, optionally for one action and/or target."""
+        # Only the conditions given, so SQLite can use audit_log_by_target; "(? IS NULL OR ...)"
+        # made it read the whole log, newest first, for every question.
+        given = [(column, value) for column, value in (("action", action), ("target", target)) if value is not None]
+        where = " WHERE " + " AND ".join(f"{column} = ?" for column, _ in given) if given else ""
+        params: list[object] = [value for _, value in given]
         rows = await self._fetchall(
-            "SELECT * FROM audit_log WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR target = ?2)"
-            " ORDER BY at DESC, id DESC LIMIT ?3",
-            (action, target, -1 if limit is None else limit),
+            f"SELECT * FROM audit_log{where} ORDER BY at DESC, id DESC LIMIT ?",  # noqa: S608 (fixed column names only)
+            [*params, -1 if limit is None else limit],
         )
         return [audit_from_row(row) for row in rows]
