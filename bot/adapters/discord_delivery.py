@@ -11,6 +11,7 @@ only) moved a weekly session on their clock since the week before.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -39,6 +40,7 @@ class DiscordMessenger:
         self.client = client
         self.db = db
         self.announcements_channel_id = announcements_channel_id
+        self._thread_lock = asyncio.Lock()
 
     async def deliver(self, row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool) -> int | None:
         """Send one reminder or notice to its member; returns the Discord message id."""
@@ -89,6 +91,13 @@ class DiscordMessenger:
 
     async def session_thread(self, occurrence: OccurrenceRow) -> discord.Thread:
         """The session's reminder thread in the announcements channel, made once and remembered."""
+        # One caller at a time: a fan-out sends to several thread members at once, and each would
+        # otherwise find no thread yet and make its own. A resend after a crash goes to the thread
+        # the link names, so a message left in another thread would also be repeated there.
+        async with self._thread_lock:
+            return await self._find_or_make_thread(occurrence)
+
+    async def _find_or_make_thread(self, occurrence: OccurrenceRow) -> discord.Thread:
         known = await self.db.get_link(occurrence.id, "thread")
         if known is not None:
             channel = self.client.get_channel(known)

@@ -1,0 +1,1 @@
+"""Fault tests: crashes, downtime, gateway drops, Discord errors, a second instance, concurrency."""
