@@ -19,6 +19,7 @@ from discord.ext import commands
 from bot import texts
 from bot.adapters.discord_delivery import DiscordAnnouncer, DiscordMessenger
 from bot.adapters.discord_room import DiscordRoom
+from bot.adapters.pacing import pace_requests
 from bot.config import Config
 from bot.core import Core, utc_now
 from bot.discord_endpoints import DiscordEndpoints
@@ -116,6 +117,8 @@ class PracticeCirclesBot(commands.Bot):
         )
         self.endpoints = endpoints or DiscordEndpoints()
         self.endpoints.apply(self)
+        # A fan-out of reminders would otherwise run into Discord's global rate limit (see bot.adapters.pacing).
+        pace_requests(self.http)
 
     @property
     def guild_object(self) -> discord.Object:

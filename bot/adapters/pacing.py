@@ -1,0 +1,71 @@
+"""Keeping under Discord's global rate limit rather than running into it.
+
+Discord lets a bot make 50 REST requests a second across all routes (interaction callbacks
+excepted) and answers the rest with a global 429; every 429 counts towards the invalid-request
+ban (10,000 in ten minutes). discord.py learns per-route limits from headers and waits before
+them, but it meets the global limit only when a 429 comes back, and by then the requests it has
+in flight arrive inside the announced retry_after too. A reminder fan-out to hundreds of members
+(opening each DM, then sending) would run into it again and again. So every request first takes a
+turn from `GlobalPacer`, a little below the limit, first come first served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final
+
+import discord
+
+__all__ = ["GLOBAL_REQUESTS_PER_SECOND", "GlobalPacer", "pace_requests"]
+
+# Discord's global limit is 50 a second; the margin absorbs timing jitter between us and Discord.
+GLOBAL_REQUESTS_PER_SECOND: Final = 45
+# Interaction callbacks are not bound by the global limit, and have a 3-second deadline.
+EXEMPT_PATH_PREFIXES: Final = ("/interactions/",)
+
+
+class GlobalPacer:
+    """At most `limit` turns in any `period` seconds; callers wait in arrival order."""
+
+    def __init__(
+        self,
+        limit: int = GLOBAL_REQUESTS_PER_SECOND,
+        period: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if limit < 1 or period <= 0:
+            raise ValueError("a pacer needs a positive limit and period")
+        self.limit = limit
+        self.period = period
+        self.clock = clock
+        self._taken: deque[float] = deque()
+        self._queue = asyncio.Lock()
+
+    async def turn(self) -> None:
+        """Wait until one more request fits in the last `period` seconds, and count it."""
+        async with self._queue:
+            while True:
+                now = self.clock()
+                while self._taken and self._taken[0] <= now - self.period:
+                    self._taken.popleft()
+                if len(self._taken) < self.limit:
+                    self._taken.append(now)
+                    return
+                await asyncio.sleep(self._taken[0] + self.period - now)
+
+
+def pace_requests(http: discord.http.HTTPClient, pacer: GlobalPacer | None = None) -> GlobalPacer:
+    """Make every REST request of this discord.py client (interaction callbacks excepted) wait its turn."""
+    pacer = pacer or GlobalPacer()
+    request = http.request
+
+    async def paced(route: discord.http.Route, **kwargs: Any) -> Any:
+        if not route.path.startswith(EXEMPT_PATH_PREFIXES):
+            await pacer.turn()
+        return await request(route, **kwargs)
+
+    http.request = paced  # type: ignore[method-assign]
+    return pacer
