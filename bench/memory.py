@@ -1,0 +1,115 @@
+"""Resident memory of the bot after ready, with a 10,000-member guild in its member cache.
+
+The loopback Discord runs in this process with a World of 10,000 added members; the real bot runs
+in a process of its own (bench/botproc.py), so its VmRSS (from /proc/self/status) is the bot's
+alone. With the members intent the bot asks for the guild's members at start-up (the gateway
+answers with GUILD_MEMBERS_CHUNK) and is ready only once its cache holds them. For comparison the
+same is measured with the small default guild, and with the big guild over a full database (10,000
+sessions and 100,000 sign-ups, whose upcoming sessions arm timers).
+
+    .venv/bin/python bench/memory.py            # full size
+    .venv/bin/python bench/memory.py --quick    # tiny, for the smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchlib import arguments, fill_database, print_machine, spread, table
+from botproc import bot_process
+
+from bot.sandbox import Sandbox, World
+from bot.sandbox.harness import config_for_world
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    """This script's flags."""
+    parser.add_argument("--members", type=int, default=10_000, help="members added to the guild")
+    parser.add_argument("--sessions", type=int, default=10_000, help="sessions in the full database")
+    parser.add_argument("--signups", type=int, default=100_000, help="sign-ups in the full database")
+
+
+async def measure(members: int, sessions: int, signups: int, pause: float, verbose: bool) -> dict[str, Any]:
+    """Start the bot on a guild with `members` more members (and a database as asked); its stats once ready."""
+    world = World.default()
+    added = [world.add_member(f"member{i}", f"Member {i}") for i in range(members)]
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
+        data = Path(folder) / "practice"
+        config = config_for_world(world, data)
+        if sessions:
+            now = dt.datetime.now(dt.UTC)
+            horizon = dt.timedelta(days=config.sessions.horizon_days)
+            await fill_database(
+                Path(config.storage.database),
+                starts=spread(sessions, now - dt.timedelta(days=730), now + horizon - dt.timedelta(hours=1)),
+                channel_ids=config.channels.sessions,
+                signups=signups,
+                user_ids=[m.id for m in added] or [1],
+                now=now,
+            )
+        async with (
+            Sandbox(world=world, voice=False) as sandbox,
+            bot_process(
+                data / "config.toml", sandbox.api_base_url, sandbox.gateway_url, world.bot_token, verbose=verbose
+            ) as bot,
+        ):
+            ready = bot.ready
+            # A moment later (2 s), once the start-up work that follows ready (the events mirror) has run.
+            await asyncio.sleep(pause)
+            later = await bot.ask("stats")
+    return {"guild": len(world.guild.members), "sessions": sessions, "signups": signups, "ready": ready, "later": later}
+
+
+async def run(args: argparse.Namespace) -> None:
+    """The three set-ups, then the table."""
+    members = 200 if args.quick else args.members
+    sessions = 300 if args.quick else args.sessions
+    signups = 1_500 if args.quick else args.signups
+    pause = 0.2 if args.quick else 2.0
+    setups = [
+        ("default guild, empty database", await measure(0, 0, 0, pause, args.verbose)),
+        (f"{members:,} more members, empty database", await measure(members, 0, 0, pause, args.verbose)),
+        (f"{members:,} more members, full database", await measure(members, sessions, signups, pause, args.verbose)),
+    ]
+    print_machine()
+    rows = []
+    for label, found in setups:
+        ready, later = found["ready"], found["later"]
+        rows.append(
+            (
+                label,
+                found["guild"],
+                later["members_cached"],
+                later["timers"],
+                ready["rss_kib"] / 1024,
+                later["rss_kib"] / 1024,
+                later["peak_rss_kib"] / 1024,
+                ready["ready_s"],
+            )
+        )
+    print(
+        table(
+            "Resident memory of the bot process, MiB (VmRSS; peak is VmHWM)",
+            ["set-up", "guild members", "cached", "timers", "RSS at ready", "RSS a moment later", "peak", "ready (s)"],
+            rows,
+        )
+    )
+    small, big = setups[0][1], setups[1][1]
+    extra = big["guild"] - small["guild"]
+    per_member = (big["later"]["rss_kib"] - small["later"]["rss_kib"]) / extra if extra else float("nan")
+    print(f"memory per cached member (empty database, RSS difference / members): {per_member:.2f} KiB")
+
+
+def main() -> None:
+    """Entry point."""
+    args = arguments(__doc__.splitlines()[0], options)
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

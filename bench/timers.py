@@ -1,0 +1,202 @@
+"""Timer lateness at fire time, and start-up time with 10,000 upcoming sessions' timers rebuilt.
+
+Start-up: a database holds 10,000 upcoming sessions (none overdue, none claimed) and an audit
+history of 30,000 rows (past claims and alerts, as two years leave behind); `Core.start`
+rebuilds every timer from it (3 reminder offsets, 2 unclaimed alerts and open/begin/close per
+session), timed as a whole and step by step; then the real bot is started on the loopback Discord
+(in its own process) over the same database, from its first line to the core being ready.
+
+Lateness: with those timers pending, many more are armed through the core's `Timers`, due over a
+few seconds (and, separately, all at one instant); each callback notes the wall clock when it runs,
+and lateness is that minus the instant it was due. The same is done on an empty `Timers`.
+
+    .venv/bin/python bench/timers.py            # full size
+    .venv/bin/python bench/timers.py --quick    # tiny, for the smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import functools
+import logging
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, cast
+
+from benchlib import arguments, fill_database, percentile, print_machine, spread, table
+from botproc import bot_process
+
+from bot.core import Core
+from bot.recordings import load_recordings
+from bot.runner import Room
+from bot.sandbox import Sandbox, World
+from bot.sandbox.harness import config_for_world
+from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.timers import Timers
+
+
+class NullDiscord:
+    """The core's Discord-facing protocols, doing nothing (no timer in this bench reaches them)."""
+
+    async def deliver(self, row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool) -> int | None:
+        """Messenger: pretend to send."""
+        return None
+
+    async def to_coordinators(self, text: str) -> None:
+        """Announcer: say nothing."""
+
+    async def to_teachers(self, text: str, claim_occurrence_id: int) -> None:
+        """Announcer: say nothing."""
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    """This script's flags."""
+    parser.add_argument("--sessions", type=int, default=10_000, help="upcoming sessions in the database")
+    parser.add_argument("--timers", type=int, default=2_000, help="timers armed for the lateness measurement")
+    parser.add_argument("--audit-rows", type=int, default=30_000, help="audit history (past claims and alerts)")
+    parser.add_argument("--over", type=float, default=4.0, help="seconds over which those timers fall due")
+
+
+def timed(step: str, spent: dict[str, float], method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Wrap a bound coroutine method so its wall time is noted under `step`."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            spent[step] = spent.get(step, 0.0) + time.perf_counter() - began
+
+    return wrapper
+
+
+async def lateness(timers: Timers, count: int, over: float, lead: float, *, one_instant: bool) -> list[float]:
+    """Arm `count` timers due over `over` seconds from `lead` on (or all at once); return each one's lateness in ms."""
+    late_ms: list[float] = []
+    done = asyncio.Event()
+
+    async def note(due: dt.datetime) -> None:
+        late_ms.append((dt.datetime.now(dt.UTC) - due).total_seconds() * 1000)
+        if len(late_ms) == count:
+            done.set()
+
+    first = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lead)
+    last = first if one_instant else first + dt.timedelta(seconds=over)
+    step = (last - first) / max(1, count - 1)
+    for index in range(count):
+        due = first + step * index
+        timers.schedule_at(f"bench:{index}", due, note, due)
+    await asyncio.wait_for(done.wait(), timeout=over + 60)
+    return late_ms
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Start-up first, then lateness on the started core and on an empty Timers, then the tables."""
+    sessions = 300 if args.quick else args.sessions
+    count = 200 if args.quick else args.timers
+    over = 0.3 if args.quick else args.over
+    # Arming takes a moment; the first timer falls due only after all are armed.
+    lead = 0.3 if args.quick else 1.0
+    # APScheduler reports each job it runs at INFO; the bench's own noise is not wanted.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    world = World.default()
+    with tempfile.TemporaryDirectory(prefix="bench-timers-") as folder:
+        data = Path(folder) / "practice"
+        config = config_for_world(world, data)
+        now = dt.datetime.now(dt.UTC)
+        horizon = dt.timedelta(days=config.sessions.horizon_days)
+        # After the coordinators' and teachers' alert leads (48 h), so nothing is overdue at start-up.
+        starts = spread(sessions, now + dt.timedelta(hours=49), now + horizon - dt.timedelta(hours=1))
+        filled = await fill_database(
+            Path(config.storage.database),
+            starts=starts,
+            channel_ids=config.channels.sessions,
+            signups=0,
+            user_ids=[1],
+            now=now,
+            audit_rows=300 if args.quick else args.audit_rows,
+        )
+        catalog = load_recordings(config.recordings.file)
+
+        # --- Core.start, step by step ---
+        db = await Database.open(config.storage.database)
+        fake = NullDiscord()
+        core = Core.assemble(config, db, catalog, messenger=fake, announcer=fake, room=cast(Room, fake))
+        spent: dict[str, float] = {}
+        for owner, name in (
+            (core.sessions, "extend_horizon"),
+            (core.reminders, "rebuild"),
+            (core.alerts, "rebuild"),
+            (core.runner, "rebuild"),
+        ):
+            step = f"{type(owner).__name__}.{name}"
+            setattr(owner, name, timed(step, spent, getattr(owner, name)))
+        began = time.perf_counter()
+        report = await core.start()
+        start_seconds = time.perf_counter() - began
+        pending = len(core.timers)
+        spread_late = await lateness(core.timers, count, over, lead, one_instant=False)
+        instant_late = await lateness(core.timers, count, over, lead, one_instant=True)
+        core.stop()
+        await db.close()
+
+        # --- the real bot, in its own process, over the same database ---
+        async with (
+            Sandbox(world=world, voice=False) as sandbox,
+            bot_process(
+                data / "config.toml", sandbox.api_base_url, sandbox.gateway_url, world.bot_token, verbose=args.verbose
+            ) as bot,
+        ):
+            bot_ready = bot.ready
+
+    empty = Timers()
+    empty.start()
+    empty_spread = await lateness(empty, count, over, lead, one_instant=False)
+    empty_instant = await lateness(empty, count, over, lead, one_instant=True)
+    empty.shutdown()
+
+    print_machine()
+    steps = list(spent.items())
+    accounted = sum(spent.values())
+    print(
+        table(
+            "Start-up with the database's timers rebuilt",
+            ["what", "value"],
+            [
+                ("upcoming sessions", len(filled.upcoming_ids)),
+                ("audit history rows", 300 if args.quick else args.audit_rows),
+                ("reminder timers armed", report.timers),
+                ("timers pending after Core.start", pending),
+                ("Core.start (s)", start_seconds),
+                *[(f"  {step} (s)", seconds) for step, seconds in steps],
+                ("  the rest: scheduling them in APScheduler, starting it (s)", start_seconds - accounted),
+                ("real bot: start to core ready, on the loopback Discord (s)", bot_ready["ready_s"]),
+                ("real bot: timers pending when ready", bot_ready["timers"]),
+            ],
+        )
+    )
+    rows = []
+    for label, values in (
+        (f"{count} due over {over:g} s, {pending} others pending", spread_late),
+        (f"{count} due at one instant, {pending} others pending", instant_late),
+        (f"{count} due over {over:g} s, nothing else pending", empty_spread),
+        (f"{count} due at one instant, nothing else pending", empty_instant),
+    ):
+        rows.append((label, len(values), percentile(values, 50), percentile(values, 99), max(values)))
+    print(table("Timer lateness at fire time, ms (ran - due)", ["timers", "n", "p50", "p99", "max"], rows))
+
+
+def main() -> None:
+    """Entry point."""
+    args = arguments(__doc__.splitlines()[0], options)
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
