@@ -25,6 +25,7 @@ Discord is behind the `Room` protocol (bot.adapters.discord_room); tests use a f
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -146,6 +147,7 @@ class SessionRunner:
         self.clock = clock
         # Run when a session opens: e.g. synthesise the spoken welcome reading the first time it may be needed.
         self.prepare = prepare
+        self._opening = asyncio.Lock()
 
     # --- timers -------------------------------------------------------------------------------
 
@@ -220,30 +222,32 @@ class SessionRunner:
 
     async def open(self, occurrence_id: int) -> None:
         """A few minutes before the start: open the Stage or channel and post the session card."""
-        occurrence = await self.db.get_occurrence(occurrence_id)
-        if occurrence is None or occurrence.status != "scheduled":
-            return
-        venue = await self.room.venue(occurrence)
-        await self.db.start_run(occurrence.id, venue)
-        if self.prepare is not None:
-            await self.prepare()
-        await self.db.set_occurrence_status(occurrence.id, "open")
-        await self.room.open(occurrence, venue)
-        # People already in the channel count as arriving now (attendance for the popularity figures).
-        for person in await self.room.present(occurrence):
-            await self.db.record_join(occurrence.id, person.user_id, self.clock())
+        # One at a time: when a session is already due as the bot starts, its open and begin timers
+        # fire together and begin opens it too; each would otherwise post its own card.
+        async with self._opening:
+            occurrence = await self.db.get_occurrence(occurrence_id)
+            if occurrence is None or occurrence.status != "scheduled":
+                return
+            venue = await self.room.venue(occurrence)
+            await self.db.start_run(occurrence.id, venue)
+            if self.prepare is not None:
+                await self.prepare()
+            await self.db.set_occurrence_status(occurrence.id, "open")
+            await self.room.open(occurrence, venue)
+            # People already in the channel count as arriving now (attendance for the popularity figures).
+            for person in await self.room.present(occurrence):
+                await self.db.record_join(occurrence.id, person.user_id, self.clock())
 
     async def begin(self, occurrence_id: int) -> None:
         """At start + grace: the teacher leads, or the bot welcomes the group and offers a choice."""
         occurrence = await self.db.get_occurrence(occurrence_id)
         if occurrence is None or occurrence.status in ("cancelled", "closed"):
             return
+        # Opens it if its open step has not run; if that step is running now, waits for it to finish.
+        await self.open(occurrence.id)
         run = await self.db.get_run(occurrence.id)
         if run is None:
-            await self.open(occurrence.id)
-            run = await self.db.get_run(occurrence.id)
-            if run is None:
-                return
+            return
         if run.phase != "open":
             return
         present = await self.room.present(occurrence)

@@ -25,10 +25,31 @@ class SessionRoom(commands.Cog):
 
     def __init__(self, bot: PracticeCirclesBot) -> None:
         self.bot = bot
+        self._gateway_sessions = 0
 
     async def cog_load(self) -> None:
         """Register the persistent choice and self-care buttons."""
         self.bot.add_dynamic_items(*ROOM_ITEMS)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """After a new gateway session (not a RESUME), tell the runner again who is in each running session."""
+        # Discord replays missed events only on a RESUME; after an invalid session the bot gets the guild
+        # afresh, so someone who joined meanwhile would never be kept quiet. The first READY is left to
+        # the core's start-up, which resumes runs from the database.
+        self._gateway_sessions += 1
+        if self._gateway_sessions == 1:
+            return
+        runner = self.bot.core.runner
+        bot_id = self.bot.user.id if self.bot.user else 0
+        for run in await self.bot.core.db.active_runs():
+            occurrence = await self.bot.core.db.get_occurrence(run.occurrence_id)
+            channel = None if occurrence is None else self.bot.get_channel(occurrence.channel_id)
+            if occurrence is None or not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+                continue
+            for member in channel.members:
+                if member.id != bot_id:
+                    await runner.member_joined(occurrence.id, member_actor(member))
 
     @commands.Cog.listener()
     async def on_voice_state_update(
