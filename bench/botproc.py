@@ -6,7 +6,8 @@ A bench starts the sandbox in its own process and runs this script with the sand
 
 It prints one JSON line once the bot's core is ready (and, with --settle-events, once the
 scheduled-events mirror has caught up), then answers one JSON line per line it reads on stdin:
-`stats` (RSS, peak RSS, member cache, timers, garbage-collection pauses) or `quit`.
+`stats` (RSS, peak RSS, member cache, timers, garbage-collection pauses, the longest since the
+last `stats`), `collect` (time one full collection) or `quit`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Pauses:
 
     durations_ms: list[float] = field(default_factory=list)
     _began: float = 0.0
+    _reported: int = 0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         """gc.callbacks hook: time each collection."""
@@ -47,11 +49,14 @@ class Pauses:
             self.durations_ms.append((time.perf_counter() - self._began) * 1000)
 
     def summary(self) -> dict[str, float]:
-        """How many collections, the longest, and the total, in ms."""
+        """How many collections, the longest, the total (ms), and the longest since the last summary."""
+        recent = self.durations_ms[self._reported :]
+        self._reported = len(self.durations_ms)
         return {
             "collections": len(self.durations_ms),
             "longest_ms": max(self.durations_ms, default=0.0),
             "total_ms": sum(self.durations_ms),
+            "longest_since_last_ms": max(recent, default=0.0),
         }
 
 
@@ -68,6 +73,14 @@ def stats(bot: PracticeCirclesBot, pauses: Pauses) -> dict[str, Any]:
         "timers": len(bot.core.timers),
         "gc": pauses.summary(),
     }
+
+
+def full_collection() -> dict[str, float]:
+    """Time one full garbage collection (the longest pause the collector can cause now)."""
+    tracked = len(gc.get_objects())
+    began = time.perf_counter()
+    gc.collect()
+    return {"full_collection_ms": (time.perf_counter() - began) * 1000, "tracked_objects": tracked}
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -92,6 +105,8 @@ async def serve(args: argparse.Namespace) -> None:
                 break
             if line == "stats":
                 print(json.dumps(stats(bot, pauses)), flush=True)
+            elif line == "collect":
+                print(json.dumps(full_collection()), flush=True)
             else:
                 print(json.dumps({"error": f"unknown request {line!r}"}), flush=True)
 

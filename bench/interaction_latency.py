@@ -219,7 +219,8 @@ async def run(args: argparse.Namespace) -> None:
                 ("measuring (s)", measuring),
                 ("sandbox spec validation", "on" if args.validate_spec else "off"),
                 ("bot: garbage collections while measuring", collections),
-                ("bot: longest collection pause so far (ms)", after["gc"]["longest_ms"]),
+                ("bot: longest collection pause while measuring (ms)", after["gc"]["longest_since_last_ms"]),
+                ("bot: longest collection pause before (start-up) (ms)", before["gc"]["longest_ms"]),
             ],
         )
     )

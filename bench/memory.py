@@ -5,7 +5,8 @@ in a process of its own (bench/botproc.py), so its VmRSS (from /proc/self/status
 alone. With the members intent the bot asks for the guild's members at start-up (the gateway
 answers with GUILD_MEMBERS_CHUNK) and is ready only once its cache holds them. For comparison the
 same is measured with the small default guild, and with the big guild over a full database (10,000
-sessions and 100,000 sign-ups, whose upcoming sessions arm timers).
+sessions and 100,000 sign-ups, whose upcoming sessions arm timers). Each bot process also times one
+full garbage collection: the longest pause the collector can cause, which grows with what is cached.
 
     .venv/bin/python bench/memory.py            # full size
     .venv/bin/python bench/memory.py --quick    # tiny, for the smoke test
@@ -62,7 +63,15 @@ async def measure(members: int, sessions: int, signups: int, pause: float, verbo
             # A moment later (2 s), once the start-up work that follows ready (the events mirror) has run.
             await asyncio.sleep(pause)
             later = await bot.ask("stats")
-    return {"guild": len(world.guild.members), "sessions": sessions, "signups": signups, "ready": ready, "later": later}
+            collected = await bot.ask("collect")
+    return {
+        "guild": len(world.guild.members),
+        "sessions": sessions,
+        "signups": signups,
+        "ready": ready,
+        "later": later,
+        "collected": collected,
+    }
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -92,6 +101,16 @@ async def run(args: argparse.Namespace) -> None:
                 ready["ready_s"],
             )
         )
+    print(
+        table(
+            "Garbage collector: objects it tracks, and one full collection (the longest pause it can cause)",
+            ["set-up", "tracked objects", "full collection (ms)"],
+            [
+                (label, found["collected"]["tracked_objects"], found["collected"]["full_collection_ms"])
+                for label, found in setups
+            ],
+        )
+    )
     print(
         table(
             "Resident memory of the bot process, MiB (VmRSS; peak is VmHWM)",
