@@ -32,8 +32,8 @@ import discord
 from benchlib import arguments, print_machine, table
 from discord import opus
 
-from bot.player import FRAME_SECONDS, OggOpusPassthrough, open_approved
-from bot.recordings import Recording, add_recording
+from bot.adapters.player import FRAME_SECONDS, OggOpusPassthrough, open_approved
+from bot.media.recordings import Recording, add_recording
 
 
 def options(parser: argparse.ArgumentParser) -> None:

@@ -25,10 +25,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.app import PracticeCirclesBot  # noqa: E402 (the repository root goes on the path first)
+from bot.adapters.bot import PracticeCirclesBot  # noqa: E402 (the repository root goes on the path first)
+from bot.adapters.endpoints import DiscordEndpoints, restore_production_endpoints  # noqa: E402
 from bot.config import Config  # noqa: E402
-from bot.discord_endpoints import DiscordEndpoints, restore_production_endpoints  # noqa: E402
-from bot.recordings import load_recordings  # noqa: E402
+from bot.media.recordings import load_recordings  # noqa: E402
 from bot.storage import Database, to_db_time  # noqa: E402
 
 # The audit history's rows are this far apart (30,000 of them span about two years).
@@ -269,7 +269,7 @@ async def running_bot(
 ) -> AsyncIterator[tuple[PracticeCirclesBot, float]]:
     """Run the real bot against a loopback Discord; yields it, and the seconds it took to be ready, once ready.
 
-    Like bot.sandbox.harness.practice_bot, but given addresses instead of a Sandbox object (the memory
+    Like loopback.harness.practice_bot, but given addresses instead of a Sandbox object (the memory
     bench runs the sandbox in another process) and with a longer timeout for big databases and guilds.
     """
     began = time.perf_counter()

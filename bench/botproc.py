@@ -27,7 +27,7 @@ from typing import Any
 
 from benchlib import READY_TIMEOUT, REPO_ROOT, rss_kib, running_bot
 
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import load_config
 
 TOKEN_VARIABLE = "PRACTICE_BENCH_TOKEN"

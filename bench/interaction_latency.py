@@ -24,10 +24,10 @@ from pathlib import Path
 from benchlib import arguments, fill_database, percentile, print_machine, spread, table
 from botproc import bot_process
 
-from bot.sandbox import InteractionHandle, Sandbox, SimulatedPerson, World
-from bot.sandbox.harness import config_for_world
-from bot.sandbox.ratelimit import RateLimiter
-from bot.sandbox.spec import OpenAPISpec
+from loopback import InteractionHandle, Sandbox, SimulatedPerson, World
+from loopback.harness import config_for_world
+from loopback.ratelimit import RateLimiter
+from loopback.spec import OpenAPISpec
 
 CALLBACK_ROUTE = "/interactions/{interaction_id}/{interaction_token}/callback"
 EVENTS_ROUTE = "/guilds/{guild_id}/scheduled-events"

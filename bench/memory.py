@@ -24,8 +24,8 @@ from typing import Any
 from benchlib import arguments, fill_database, print_machine, spread, table
 from botproc import bot_process
 
-from bot.sandbox import Sandbox, World
-from bot.sandbox.harness import config_for_world
+from loopback import Sandbox, World
+from loopback.harness import config_for_world
 
 
 def options(parser: argparse.ArgumentParser) -> None:

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from benchlib import arguments, print_machine, running_bot, table
 
-from bot.sandbox import Sandbox, World
-from bot.sandbox.harness import config_for_world
-from bot.sandbox.ratelimit import RateLimiter
+from loopback import Sandbox, World
+from loopback.harness import config_for_world
+from loopback.ratelimit import RateLimiter
 
 DM_ROUTE = "/users/@me/channels"
 MESSAGE_ROUTE = "/channels/{channel_id}/messages"

@@ -31,12 +31,13 @@ from benchlib import arguments, fill_database, percentile, print_machine, spread
 from botproc import bot_process
 
 from bot.core import Core
-from bot.recordings import load_recordings
-from bot.runner import Room
-from bot.sandbox import Sandbox, World
-from bot.sandbox.harness import config_for_world
-from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.media.recordings import load_recordings
+from bot.model import DeliveryRow, OccurrenceRow
+from bot.services.runner import Room
+from bot.storage import Database
 from bot.timers import Timers
+from loopback import Sandbox, World
+from loopback.harness import config_for_world
 
 
 class NullDiscord:

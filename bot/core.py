@@ -14,21 +14,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.alerts import UnclaimedAlerts
 from bot.config import Config
-from bot.delivery import Ledger
-from bot.dispatch import Dispatcher, Messenger
+from bot.delivery.dispatch import Dispatcher, Messenger
+from bot.delivery.ledger import Ledger
+from bot.delivery.notices import Notices
+from bot.delivery.reminders import RebuildReport, ReminderScheduler
 from bot.errors import PracticeCirclesError, RecordingError
-from bot.notices import Notices
-from bot.permissions import Actor, require_coordinator
-from bot.recordings import RecordingCatalog, load_recordings
-from bot.reminders import RebuildReport, ReminderScheduler
-from bot.runner import Room, SessionRunner
-from bot.sessions import Announcer, Horizon, SessionService
-from bot.storage import Database, OccurrenceRow
+from bot.media.recordings import RecordingCatalog, load_recordings
+from bot.media.welcome_audio import ensure_welcome_reading
+from bot.model import OccurrenceRow
+from bot.services.alerts import UnclaimedAlerts
+from bot.services.permissions import Actor, require_coordinator
+from bot.services.runner import Room, SessionRunner
+from bot.services.sessions import Announcer, Horizon, SessionService
+from bot.storage import Database
 from bot.texts import coordinators as coordinator_texts
 from bot.timers import Timers
-from bot.welcome_audio import ensure_welcome_reading
 
 log = logging.getLogger(__name__)
 

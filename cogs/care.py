@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
 
 

@@ -23,15 +23,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts as shared_texts
+from bot.adapters.bot import PracticeCirclesBot, reply_to_error
 from bot.adapters.interactions import actor_of, bot_of, member_actor
-from bot.app import PracticeCirclesBot, reply_to_error
 from bot.errors import ConflictError, RecordingError, ScheduleError
-from bot.permissions import Actor, require_coordinator
-from bot.popularity import popularity_report, render_chart, render_table, to_csv
-from bot.practices import suggest_practices
-from bot.recordings import ADD_COMMAND, Recording, RecordingCatalog
-from bot.reports import audit_csv
-from bot.schedule import (
+from bot.media.recordings import ADD_COMMAND, Recording, RecordingCatalog
+from bot.model import AuditRow, OccurrenceRow, SeriesRow
+from bot.schedule.rules import (
     WeeklyRule,
     discord_timestamp,
     dst_note,
@@ -39,8 +36,11 @@ from bot.schedule import (
     parse_pacific_wall,
     utc_to_pacific,
 )
-from bot.sessions import MAX_DURATION, MAX_REASON, MIN_DURATION, UPCOMING_STATUSES, rule_for
-from bot.storage import AuditRow, OccurrenceRow, SeriesRow
+from bot.services.permissions import Actor, require_coordinator
+from bot.services.popularity import popularity_report, render_chart, render_table, to_csv
+from bot.services.practices import suggest_practices
+from bot.services.reports import audit_csv
+from bot.services.sessions import MAX_DURATION, MAX_REASON, MIN_DURATION, UPCOMING_STATUSES, rule_for
 from bot.texts import coordinators as texts
 from bot.validation import display_safe
 

@@ -1,6 +1,6 @@
 """Scheduled events: every upcoming session mirrored as a guild event; "Interested" signs members up.
 
-The planning lives in bot.events_mirror and the Discord calls in bot.adapters.discord_events; this
+The planning lives in bot.services.events_mirror and the Discord calls in bot.adapters.events; this
 cog only wires them to the bot: session changes, start-up, reconnects and the gateway's event
 dispatches. discord.py 2.7.1 has no raw variants of the interest events; they reach us because the
 guild_scheduled_events intent keeps every event in the cache and the members intent every member.
@@ -13,9 +13,9 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord_events import DiscordEventBoard
-from bot.app import PracticeCirclesBot
-from bot.events_mirror import EventsMirror
+from bot.adapters.bot import PracticeCirclesBot
+from bot.adapters.events import DiscordEventBoard
+from bot.services.events_mirror import EventsMirror
 
 log = logging.getLogger(__name__)
 

@@ -23,16 +23,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.bot import PracticeCirclesBot, reply_to_error
 from bot.adapters.interactions import bot_of
-from bot.app import PracticeCirclesBot, reply_to_error
-from bot.calendar import series_calendar, sessions_calendar
 from bot.config import Config
 from bot.errors import PracticeCirclesError
-from bot.schedule import WEEKDAY_NAMES, discord_timestamp, format_pacific
-from bot.sessions import MAX_FEEDBACK, MAX_LISTING_DAYS, SessionSummary, rule_for
-from bot.storage import UNSET, WEEKDAY_CODES, MemberRow, OccurrenceRow, ReminderChannel, SeriesRow, Unset
+from bot.model import UNSET, WEEKDAY_CODES, MemberRow, OccurrenceRow, ReminderChannel, SeriesRow, Unset
+from bot.schedule.calendar import series_calendar, sessions_calendar
+from bot.schedule.rules import WEEKDAY_NAMES, discord_timestamp, format_pacific
+from bot.schedule.timezones import suggest_timezones
+from bot.services.sessions import MAX_FEEDBACK, MAX_LISTING_DAYS, SessionSummary, rule_for
 from bot.texts import members as texts
-from bot.timezones import suggest_timezones
 from bot.validation import display_safe
 
 # Sessions per listing page: ten fields and two rows of buttons stay well inside Discord's limits

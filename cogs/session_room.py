@@ -9,9 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts
+from bot.adapters.bot import PracticeCirclesBot
 from bot.adapters.interactions import actor_of, member_actor
 from bot.adapters.room_views import ROOM_ITEMS
-from bot.app import PracticeCirclesBot
 from bot.validation import display_safe
 
 log = logging.getLogger(__name__)

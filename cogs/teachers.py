@@ -16,14 +16,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord_delivery import CLAIM_CUSTOM_ID_PATTERN, claim_button
+from bot.adapters.bot import PracticeCirclesBot, reply_to_error
+from bot.adapters.delivery import CLAIM_CUSTOM_ID_PATTERN, claim_button
 from bot.adapters.interactions import actor_of, bot_of
-from bot.app import PracticeCirclesBot, reply_to_error
-from bot.permissions import Actor, require_teacher
-from bot.practices import suggest_practices
-from bot.schedule import discord_timestamp, format_pacific
-from bot.sessions import MAX_LISTING_DAYS, MAX_REASON, SessionSummary
-from bot.storage import OccurrenceRow
+from bot.model import OccurrenceRow
+from bot.schedule.rules import discord_timestamp, format_pacific
+from bot.services.permissions import Actor, require_teacher
+from bot.services.practices import suggest_practices
+from bot.services.sessions import MAX_LISTING_DAYS, MAX_REASON, SessionSummary
 from bot.texts import teachers as texts
 from bot.validation import display_safe
 

@@ -27,13 +27,13 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
+from bot.adapters.endpoints import DiscordEndpoints, restore_production_endpoints
 from bot.config import Config
-from bot.discord_endpoints import DiscordEndpoints, restore_production_endpoints
-from bot.sandbox import Sandbox, World
-from bot.sandbox.harness import config_for_world, practice_bot
-from bot.sandbox.rest import RequestRecord
-from bot.sandbox.spec import ENV_VAR, default_spec_path
+from loopback import Sandbox, World
+from loopback.harness import config_for_world, practice_bot
+from loopback.rest import RequestRecord
+from loopback.spec import ENV_VAR, default_spec_path
 
 READY_TIMEOUT = 10.0
 
@@ -198,7 +198,7 @@ async def _ready(client: discord.Client, sandbox: Sandbox) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say how many REST requests the suite checked against Discord's OpenAPI spec."""
-    from bot.sandbox.rest import SPEC_TALLY
+    from loopback.rest import SPEC_TALLY
 
     if SPEC_TALLY["validated"] == 0 and SPEC_TALLY["refused"] == 0:
         return  # no test in this run spoke to the loopback Discord

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.permissions import Actor
-from bot.recordings import Recording
-from bot.runner import PlaybackResult
-from bot.storage import OccurrenceRow
-from bot.storage.runs import Venue
+from bot.media.recordings import Recording
+from bot.model import OccurrenceRow, Venue
+from bot.services.permissions import Actor
+from bot.services.runner import PlaybackResult
 
 
 @dataclass

@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import ALERT_KINDS, alert_job_id
 from bot.config import Config
 from bot.core import Core
-from bot.permissions import Actor
-from bot.recordings import RecordingCatalog
-from bot.sandbox import World
-from bot.sandbox.harness import config_for_world
-from bot.schedule import utc_to_pacific
-from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.media.recordings import RecordingCatalog
+from bot.model import DeliveryRow, OccurrenceRow
+from bot.schedule.rules import utc_to_pacific
+from bot.services.alerts import ALERT_KINDS, alert_job_id
+from bot.services.permissions import Actor
+from bot.storage import Database
 from bot.timers import Timers
+from loopback import World
+from loopback.harness import config_for_world
 from tests.fakes import FakeRoom
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)  # Sunday 1 March 2026, 04:00 PST

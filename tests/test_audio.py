@@ -1,4 +1,4 @@
-"""Tests for bot.audio: probing, one-time conversion to Ogg/Opus 48 kHz, and local-files-only inputs."""
+"""Tests for bot.media.conversion: probing, one-time conversion to Ogg/Opus 48 kHz, and local-files-only inputs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import audio
 from bot.errors import RecordingError
+from bot.media import conversion as audio
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

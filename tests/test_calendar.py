@@ -14,10 +14,11 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from bot.calendar import MAX_TITLE_LENGTH, series_calendar, sessions_calendar
-from bot.schedule import pacific_wall_to_utc
-from bot.sessions import Horizon
-from bot.storage import Database, OccurrenceRow, SeriesRow
+from bot.model import OccurrenceRow, SeriesRow
+from bot.schedule.calendar import MAX_TITLE_LENGTH, series_calendar, sessions_calendar
+from bot.schedule.rules import pacific_wall_to_utc
+from bot.services.sessions import Horizon
+from bot.storage import Database
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 EXPORTED_AT = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)

@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 from bot.core import Core
-from bot.recordings import load_recordings
-from bot.sandbox import World
-from bot.sandbox.harness import config_for_world
+from bot.media.recordings import load_recordings
 from bot.storage import Database
+from loopback import World
+from loopback.harness import config_for_world
 from tests.fakes import FakeRoom
 from tests.test_session_service import Clock, FakeDiscord
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import (
+from bot.delivery.ledger import (
     MAX_NONCE_LENGTH,
     Ledger,
     PermanentDeliveryError,
@@ -20,7 +20,8 @@ from bot.delivery import (
     reminder_kind,
 )
 from bot.errors import ConflictError, NotFoundError
-from bot.storage import Database, DeliveryKey
+from bot.model import DeliveryKey
+from bot.storage import Database
 
 NOW = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
 SESSION_START = NOW + timedelta(hours=2)

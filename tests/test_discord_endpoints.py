@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.discord_endpoints import DiscordEndpoints, restore_production_endpoints
+from bot.adapters.endpoints import DiscordEndpoints, restore_production_endpoints
 from bot.errors import ConfigError
 
 

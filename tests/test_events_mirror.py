@@ -11,7 +11,8 @@ from typing import Any, cast
 
 import pytest
 
-from bot.events_mirror import (
+from bot.model import OccurrenceRow, OccurrenceStatus
+from bot.services.events_mirror import (
     CREATE_LEAD,
     DESCRIPTION_LIMIT,
     EVENT_CEILING,
@@ -28,8 +29,8 @@ from bot.events_mirror import (
     plan_mirror,
     spec_for,
 )
-from bot.sessions import SessionService
-from bot.storage import Database, OccurrenceRow, OccurrenceStatus
+from bot.services.sessions import SessionService
+from bot.storage import Database
 from bot.timers import Timers
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)  # Sunday 1 March 2026, 04:00 PST

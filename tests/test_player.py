@@ -1,6 +1,6 @@
-"""Tests for bot.player: only verified bytes are played, packet for packet, and a refused file sends nothing.
+"""Tests for bot.adapters.player: only verified bytes are played, packet for packet, and a refused file sends nothing.
 
-Packets are compared with `bot.sandbox.capture`'s own Ogg reader, which shares no code with the
+Packets are compared with `loopback.capture`'s own Ogg reader, which shares no code with the
 player. The end-to-end tests join voice on the loopback Discord with a real discord.py client and
 read back what its voice server decrypted.
 """
@@ -22,9 +22,8 @@ from typing import Any, TypeVar
 import discord
 import pytest
 
-from bot import player as player_module
-from bot.errors import ConflictError, RecordingError
-from bot.player import (
+from bot.adapters import player as player_module
+from bot.adapters.player import (
     GENTLE_STOP_PACKETS,
     ApprovedAudio,
     OggError,
@@ -35,11 +34,12 @@ from bot.player import (
     open_approved,
     parse_ogg_opus,
 )
-from bot.recordings import Recording, RecordingCatalog, add_recording, load_recordings
-from bot.sandbox import Sandbox
-from bot.sandbox import capture as reference
-from bot.sandbox.capture import OPUS_SILENCE, ogg_opus_packets
-from bot.sandbox.voice import VoiceServer
+from bot.errors import ConflictError, RecordingError
+from bot.media.recordings import Recording, RecordingCatalog, add_recording, load_recordings
+from loopback import Sandbox
+from loopback import capture as reference
+from loopback.capture import OPUS_SILENCE, ogg_opus_packets
+from loopback.voice import VoiceServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROOM = "Quiet Sitting"  # the default world's voice channel
@@ -471,7 +471,7 @@ async def test_played_recording_arrives_packet_for_packet_at_20_ms(
     assert [frame.opus for frame in capture.silence_tail(me(client))] == [OPUS_SILENCE] * 5
     assert abs(capture.mean_gap_ms(me(client)) - 20.0) <= 2.0
     assert capture.rejected == []
-    troubles = [r.getMessage() for r in caplog.records if r.name.startswith(("discord.player", "bot.player"))]
+    troubles = [r.getMessage() for r in caplog.records if r.name.startswith(("discord.player", "bot.adapters.player"))]
     assert troubles == []
     assert not any("thread" in r.getMessage().lower() for r in caplog.records if r.name == "asyncio")
 

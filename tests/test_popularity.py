@@ -17,7 +17,8 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from bot.popularity import (
+from bot.schedule.rules import pacific_wall_to_utc
+from bot.services.popularity import (
     MAX_TABLE_CHARS,
     GroupFigures,
     PopularityReport,
@@ -27,8 +28,7 @@ from bot.popularity import (
     render_table,
     to_csv,
 )
-from bot.schedule import pacific_wall_to_utc
-from bot.sessions import rule_for
+from bot.services.sessions import rule_for
 from bot.storage import Database
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -321,7 +321,7 @@ def test_the_chart_does_not_touch_pyplot() -> None:
     script = (
         "import sys\n"
         "from datetime import UTC, datetime\n"
-        "from bot.popularity import build_report, render_chart\n"
+        "from bot.services.popularity import build_report, render_chart\n"
         "report = build_report([], datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))\n"
         "assert render_chart(report).startswith(b'\\x89PNG')\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"

@@ -1,4 +1,4 @@
-"""Tests for bot.recordings: bad entries are refused, good ones kept, files re-checked before play."""
+"""Tests for bot.media.recordings: bad entries are refused, good ones kept, files re-checked before play."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import audio
 from bot.errors import NotFoundError, RecordingError
-from bot.recordings import (
+from bot.media import conversion as audio
+from bot.media.recordings import (
     RecordingCatalog,
     add_recording,
     load_recordings,

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import Ledger, PermanentDeliveryError
-from bot.dispatch import SWEEP_JOB_ID, Dispatcher
-from bot.reminders import ReminderScheduler, reminder_job_id
-from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.delivery.dispatch import SWEEP_JOB_ID, Dispatcher
+from bot.delivery.ledger import Ledger, PermanentDeliveryError
+from bot.delivery.reminders import ReminderScheduler, reminder_job_id
+from bot.model import DeliveryRow, OccurrenceRow
+from bot.storage import Database
 from bot.timers import Timers
 
 START = dt.datetime(2026, 3, 9, 1, 30, tzinfo=dt.UTC)  # Sunday 8 March 2026, 18:30 PDT

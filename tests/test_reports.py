@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from bot.reports import AUDIT_COLUMNS, audit_csv, csv_cell
-from bot.storage import AuditRow
+from bot.model import AuditRow
+from bot.services.reports import AUDIT_COLUMNS, audit_csv, csv_cell
 
 AT = dt.datetime(2026, 3, 8, 10, 30, tzinfo=dt.UTC)  # 03:30 PDT, just after the spring-forward gap
 

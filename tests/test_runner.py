@@ -12,13 +12,14 @@ import pytest
 
 from bot.config import Config
 from bot.errors import ConflictError, NotFoundError
-from bot.permissions import Actor
-from bot.recordings import Recording, RecordingCatalog
-from bot.runner import SessionRunner
-from bot.sandbox import World
-from bot.sandbox.harness import config_for_world
-from bot.storage import Database, OccurrenceRow
+from bot.media.recordings import Recording, RecordingCatalog
+from bot.model import OccurrenceRow
+from bot.services.permissions import Actor
+from bot.services.runner import SessionRunner
+from bot.storage import Database
 from bot.timers import Timers
+from loopback import World
+from loopback.harness import config_for_world
 from tests.fakes import FakeRoom
 
 START = dt.datetime(2026, 3, 10, 1, 30, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""Unit and property tests for bot.schedule: parsing, DST conversions, expansion, formatting."""
+"""Unit and property tests for bot.schedule.rules: parsing, DST conversions, expansion, formatting."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import ScheduleError
-from bot.schedule import (
+from bot.schedule.rules import (
     WeeklyRule,
     discord_timestamp,
     dst_note,

@@ -1,4 +1,4 @@
-"""bot.schedule checked against independent implementations of RFC 5545 weekly recurrence.
+"""bot.schedule.rules checked against independent implementations of RFC 5545 weekly recurrence.
 
 Oracle 1: dateutil.rrule expands naive Pacific wall-clock times; the standard library's zoneinfo
 attaches America/Los_Angeles with fold=0 and converts to UTC. PEP 495's fold=0 reads a time in a
@@ -21,7 +21,7 @@ import pytest
 import recurring_ical_events
 from dateutil.rrule import MO, WEEKLY, rrule, weekday
 
-from bot.schedule import WeeklyRule, pacific_wall_to_utc
+from bot.schedule.rules import WeeklyRule, pacific_wall_to_utc
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 RANGE_FIRST_DAY = date(2026, 1, 1)

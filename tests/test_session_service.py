@@ -13,11 +13,12 @@ import pytest
 from bot.config import Config
 from bot.core import Core
 from bot.errors import ConflictError, PermissionDeniedError, ScheduleError
-from bot.permissions import Actor
-from bot.recordings import RecordingCatalog
-from bot.sandbox import World
-from bot.sandbox.harness import config_for_world
-from bot.storage import Database, DeliveryRow, OccurrenceRow
+from bot.media.recordings import RecordingCatalog
+from bot.model import DeliveryRow, OccurrenceRow
+from bot.services.permissions import Actor
+from bot.storage import Database
+from loopback import World
+from loopback.harness import config_for_world
 from tests.fakes import FakeRoom
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)  # Sunday 1 March 2026, 04:00 PST

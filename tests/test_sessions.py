@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sessions import Horizon, rule_for
+from bot.services.sessions import Horizon, rule_for
 from bot.storage import Database
 
 UTC = dt.UTC

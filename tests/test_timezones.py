@@ -11,8 +11,14 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bot.errors import ScheduleError
-from bot.schedule import WeeklyRule, pacific_wall_to_utc, utc_to_pacific
-from bot.timezones import MAX_SUGGESTIONS, dst_weeks_ahead, local_shift_note, suggest_timezones, validate_timezone
+from bot.schedule.rules import WeeklyRule, pacific_wall_to_utc, utc_to_pacific
+from bot.schedule.timezones import (
+    MAX_SUGGESTIONS,
+    dst_weeks_ahead,
+    local_shift_note,
+    suggest_timezones,
+    validate_timezone,
+)
 
 # Every Wednesday at 09:00 Pacific through 2026.
 WEDNESDAY_MORNINGS = WeeklyRule(frozenset({2}), time(9, 0), date(2026, 1, 7), until=date(2026, 12, 30))

@@ -1,4 +1,4 @@
-"""Tests for bot.welcome_audio: the welcome words are synthesised once into an approved, hash-pinned recording."""
+"""Tests for bot.media.welcome_audio: the welcome words are synthesised once into an approved, hash-pinned recording."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import welcome_audio
+from bot.adapters.player import open_approved
 from bot.errors import RecordingError
-from bot.player import open_approved
-from bot.recordings import add_recording, load_recordings
+from bot.media import welcome_audio
+from bot.media.recordings import add_recording, load_recordings
+from bot.media.welcome_audio import SOURCE, ensure_welcome_reading
 from bot.texts import OFFICIAL_WELCOME_WORDS
-from bot.welcome_audio import SOURCE, ensure_welcome_reading
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

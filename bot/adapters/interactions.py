@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.permissions import Actor
+from bot.services.permissions import Actor
 
 if TYPE_CHECKING:
-    from bot.app import PracticeCirclesBot
+    from bot.adapters.bot import PracticeCirclesBot
 
 
 def member_actor(member: discord.Member) -> Actor:
@@ -25,7 +25,7 @@ def actor_of(interaction: discord.Interaction) -> Actor:
 
 def bot_of(interaction: discord.Interaction) -> PracticeCirclesBot:
     """The Practice Circles bot an interaction arrived at."""
-    from bot.app import PracticeCirclesBot
+    from bot.adapters.bot import PracticeCirclesBot
 
     bot = interaction.client
     if not isinstance(bot, PracticeCirclesBot):

@@ -13,16 +13,16 @@ import discord
 
 from bot import texts
 from bot.adapters.interactions import actor_of
-from bot.recordings import Recording
+from bot.media.recordings import Recording
 from bot.validation import display_safe
 
 if TYPE_CHECKING:
-    from bot.app import PracticeCirclesBot
+    from bot.adapters.bot import PracticeCirclesBot
 
 
 
 async def _answer(interaction: discord.Interaction[PracticeCirclesBot], action: Any) -> None:
-    from bot.app import reply_to_error
+    from bot.adapters.bot import reply_to_error
 
     try:
         message = await action

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.endpoints import DiscordEndpoints
 from bot.config import Config, load_config, load_token
-from bot.discord_endpoints import DiscordEndpoints
 from bot.errors import PracticeCirclesError
-from bot.recordings import load_recordings
+from bot.media.recordings import load_recordings
 from bot.storage import Database
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.demo import DEFAULT_SPEED, MAX_SPEED, DemoFailed, run_demo
+from loopback.demo import DEFAULT_SPEED, MAX_SPEED, DemoFailed, run_demo
 
 
 def register(subparsers: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.discord_permissions import REQUIRED, invite_url
+from bot.adapters.invite import REQUIRED, invite_url
 from bot.errors import ConfigError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.recordings import KINDS, Recording, RecordingCatalog, add_recording, load_recordings
+from bot.media.recordings import KINDS, Recording, RecordingCatalog, add_recording, load_recordings
 
 DEFAULT_LIST = "recordings.yaml"
 
@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
     )
     add.add_argument("file", metavar="FILE", help="a local audio file (wav, mp3, m4a, flac, ogg...)")
     add.add_argument("--title", required=True, help="the title members see, e.g. 'Affectionate Breathing'")
-    # Kind is checked by bot.recordings so the message matches the one for a hand-edited list.
+    # Kind is checked by bot.media.recordings so the message matches the one for a hand-edited list.
     add.add_argument("--kind", required=True, help=f"one of: {', '.join(KINDS)}")
     add.add_argument("--source", default="unspecified", help="the teacher or where the recording comes from")
     add.add_argument("--language", default="en", help="language code such as en, es, pt-BR (default en)")

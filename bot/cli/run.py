@@ -12,11 +12,11 @@ from typing import Any
 
 import discord
 
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
+from bot.adapters.endpoints import DiscordEndpoints
 from bot.config import TOKEN_FILE_VARIABLE, TOKEN_VARIABLE, load_config, load_token
-from bot.discord_endpoints import DiscordEndpoints
 from bot.errors import ConfigError
-from bot.recordings import load_recordings
+from bot.media.recordings import load_recordings
 from bot.storage import Database
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.errors import ScheduleError
-from bot.schedule import (
+from bot.schedule.rules import (
     WEEKDAY_NAMES,
     WeeklyRule,
     dst_note,
@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # Values are read as text and checked by bot.schedule, so every mistake gets the same kind of
+    # Values are read as text and checked by bot.schedule.rules, so every mistake gets the same kind of
     # explanation (argparse's own "invalid int value" says less).
     preview.add_argument("--weekly", metavar="DAYS@HH:MM", help="weekdays and a time, e.g. MON,WED@18:30")
     preview.add_argument(

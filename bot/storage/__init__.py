@@ -16,9 +16,7 @@ Rules every caller can rely on:
 - Methods return the frozen dataclasses in `rows`, never sqlite rows.
 """
 
-from bot.storage.database import BUSY_TIMEOUT_MS, Database, lock_path_for
-from bot.storage.migrator import Migration, load_migrations
-from bot.storage.rows import (
+from bot.model import (
     ACTIVE_OCCURRENCE_STATUSES,
     FINISHED_OCCURRENCE_STATUSES,
     UNSET,
@@ -40,6 +38,8 @@ from bot.storage.rows import (
     TeacherClaimRow,
     Unset,
 )
+from bot.storage.database import BUSY_TIMEOUT_MS, Database, lock_path_for
+from bot.storage.migrator import Migration, load_migrations
 from bot.storage.timestamps import from_db_date, from_db_time, to_db_date, to_db_time, utc_now
 
 __all__ = [

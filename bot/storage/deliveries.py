@@ -1,4 +1,4 @@
-"""Queries for the delivery ledger (the protocol around them lives in bot.delivery).
+"""Queries for the delivery ledger (the protocol around them lives in bot.delivery.ledger).
 
 Row states: pending -> claimed -> sent, or -> dropped. A failed attempt that may be retried goes
 from claimed back to pending with a later due_at. Every transition is a single conditional
@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from bot.errors import ConflictError, NotFoundError
+from bot.model import DeliveryKey, DeliveryRow, DeliveryStatus
 from bot.storage.base import StorageBase
-from bot.storage.rows import DeliveryKey, DeliveryRow, DeliveryStatus
 from bot.storage.timestamps import from_db_time, to_db_time
 
 __all__ = ["DeliveryQueries"]

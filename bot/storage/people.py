@@ -15,9 +15,7 @@ from datetime import datetime
 from typing import cast
 
 from bot.errors import ConflictError
-from bot.storage.base import placeholders
-from bot.storage.records import RecordQueries
-from bot.storage.rows import (
+from bot.model import (
     UNSET,
     AttendanceRow,
     MemberRow,
@@ -28,6 +26,8 @@ from bot.storage.rows import (
     TeacherClaimRow,
     Unset,
 )
+from bot.storage.base import placeholders
+from bot.storage.records import RecordQueries
 from bot.storage.series import SeriesQueries, occurrence_from_row
 from bot.storage.timestamps import from_db_time, to_db_time
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.model import AuditRow, FeedbackRow
 from bot.storage.base import StorageBase
-from bot.storage.rows import AuditRow, FeedbackRow
 from bot.storage.timestamps import from_db_time, to_db_time
 
 __all__ = ["RecordQueries"]

@@ -5,32 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
+from bot.model import RunPhase, RunRow, Venue
 from bot.storage.base import StorageBase
 from bot.storage.timestamps import from_db_time, to_db_time
 
-__all__ = ["RunPhase", "RunQueries", "RunRow", "Venue"]
-
-RunPhase = Literal["open", "teacher_led", "welcome", "choosing", "recording", "silent_sit", "resting", "closed"]
-Venue = Literal["stage", "voice"]
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """Where a running session is: its phase, until when, what was chosen, what the bot changed."""
-
-    occurrence_id: int
-    venue: Venue
-    phase: RunPhase
-    phase_started_at: datetime
-    phase_ends_at: datetime | None
-    choice: str | None
-    chosen_by: int | None
-    restrictions: Mapping[str, Any] = field(default_factory=dict)
-
+__all__ = ["RunQueries"]
 
 def _run_from_row(row: sqlite3.Row) -> RunRow:
     return RunRow(

@@ -8,8 +8,7 @@ from datetime import date, datetime, time
 from typing import cast
 
 from bot.errors import ConflictError, NotFoundError, ScheduleError
-from bot.storage.base import StorageBase, placeholders
-from bot.storage.rows import (
+from bot.model import (
     FINISHED_OCCURRENCE_STATUSES,
     UNSET,
     WEEKDAY_CODES,
@@ -20,6 +19,7 @@ from bot.storage.rows import (
     SeriesStatus,
     Unset,
 )
+from bot.storage.base import StorageBase, placeholders
 from bot.storage.timestamps import from_db_date, from_db_time, to_db_date, to_db_time
 
 __all__ = ["SeriesQueries"]

@@ -1,4 +1,4 @@
-"""Per-session figures for the coordinators' popularity report (the grouping is in bot.popularity).
+"""Per-session figures for the coordinators' popularity report (the grouping is in bot.services.popularity).
 
 "Ran without a teacher" is derived, with no column of its own. While a session runs its status
 says it ('no_teacher'); once closed, the status is just 'closed', so the teacher claim decides:
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
+from bot.model import OccurrenceStatus
 from bot.storage.base import StorageBase
-from bot.storage.rows import OccurrenceStatus
 from bot.storage.timestamps import from_db_time, to_db_time
 
 __all__ = ["OccurrenceStats", "StatsQueries"]

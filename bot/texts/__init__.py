@@ -62,7 +62,7 @@ LINK_DONATE = (
 )
 LINK_SHARE = "Know someone who might welcome this? Please share the offering: {url}"
 
-# Error replies (the single error handler in bot.app uses these).
+# Error replies (the single error handler in bot.adapters.bot uses these).
 NOT_ALLOWED = "Sorry — that action is for someone with a different role. Nothing was changed."
 UNEXPECTED_ERROR = (
     "Something went wrong on our side and nothing was changed. If it keeps happening, please tell "
@@ -121,7 +121,7 @@ START_IN_PAST = "{start} is already in the past. Please give a future time (US P
 SAME_TIME = "The session is already at that time."
 SAME_CHANNEL = "The session is already in that channel."
 
-# --- reminders and notices (bot.wording fills these in) ---------------------------------------
+# --- reminders and notices (bot.delivery.wording fills these in) ---------------------------------------
 REMINDER = "Reminder: **{title}** starts {relative} — {when} (your time; {pacific} in US Pacific)."
 REMINDER_LATE = (
     "Reminder (a little late — sorry, the bot was briefly away): **{title}** starts {relative} — "
@@ -143,7 +143,7 @@ NOTICE_RESTORED = "Good news: **{title}** on {when} is back on the schedule."
 NOTICE_FOOTER = "You get this because you signed up. `/signout` stops messages about this session."
 THREAD_NAME = "Reminders · {title} · {date}"
 
-# --- the session room (bot.runner) ------------------------------------------------------------
+# --- the session room (bot.services.runner) ------------------------------------------------------------
 WELCOME_POST = "{words}"
 CHOICE_PROMPT = (
     "Would the group like to listen to an approved recording, or sit together in silence? Anyone "

@@ -30,7 +30,7 @@ MORE = "…and {count} more. `/teach claim` and `/teach release` find every one 
 # Autocomplete choices are plain text (no markdown, no mentions), so titles appear as typed.
 SESSION_CHOICE = "#{id} · {title} · {pacific}"
 
-# --- alerts about sessions without a teacher (bot.alerts) ---------------------------------------
+# --- alerts about sessions without a teacher (bot.services.alerts) ---------------------------------------
 ALERT_TEACHERS = (
     "**{title}** on {when} ({relative}; {pacific}) still needs a teacher. If you can "
     "lead it, please press **Claim** — thank you! `/teach open` shows every session still waiting."

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.sandbox import World
-from bot.sandbox.harness import config_for_world
+from loopback import World
+from loopback.harness import config_for_world
 from tests.badinput.cases import (
     BEL,
     EMOJI_TITLE,

@@ -26,14 +26,14 @@ from typing import Any
 
 import pytest
 
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
-from bot.permissions import Actor
-from bot.sandbox import Sandbox, payloads
-from bot.sandbox.harness import config_for_world
-from bot.sandbox.people import ActionRefused, CommandUnavailable, Reply, SimulatedPerson
-from bot.sandbox.world import Channel, ChannelType, Member
-from bot.schedule import utc_to_pacific
+from bot.schedule.rules import utc_to_pacific
+from bot.services.permissions import Actor
+from loopback import Sandbox, payloads
+from loopback.harness import config_for_world
+from loopback.people import ActionRefused, CommandUnavailable, Reply, SimulatedPerson
+from loopback.world import Channel, ChannelType, Member
 from tests.badinput.cases import (
     BOLD,
     EMOJI_TITLE,
@@ -583,7 +583,7 @@ async def run_table(group: Group, cases: list[Case]) -> None:
 
 def unexpected_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Errors the bot logged as unexpected (each one a reference id given to someone)."""
-    return [r.getMessage() for r in caplog.records if r.name == "bot.app" and r.levelno >= logging.ERROR]
+    return [r.getMessage() for r in caplog.records if r.name == "bot.adapters.bot" and r.levelno >= logging.ERROR]
 
 
 TABLES: dict[str, list[Case]] = {

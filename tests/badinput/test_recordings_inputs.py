@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import audio
 from bot.cli import main
 from bot.errors import RecordingError
-from bot.recordings import load_recordings
+from bot.media import conversion as audio
+from bot.media.recordings import load_recordings
 from tests.badinput.cases import (
     BEL,
     BOLD,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.sandbox import World
-from bot.sandbox.harness import config_for_world
 from bot.storage import Database
+from loopback import World
+from loopback.harness import config_for_world
 
 
 async def test_backup_while_the_bot_writes(tmp_path: Path) -> None:

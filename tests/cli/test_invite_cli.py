@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 import pytest
 
+from bot.adapters.invite import REQUIRED, required_permissions
 from bot.cli import main
-from bot.discord_permissions import REQUIRED, required_permissions
 
 
 def test_invite_url_has_exactly_the_listed_permission_bits(capsys: pytest.CaptureFixture[str]) -> None:

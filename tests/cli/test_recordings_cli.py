@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import audio
 from bot.cli import main
-from bot.recordings import HEADER, load_recordings
+from bot.media import conversion as audio
+from bot.media.recordings import HEADER, load_recordings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BELL = REPO_ROOT / "audio" / "bell.ogg"

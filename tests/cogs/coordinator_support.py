@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.app import PracticeCirclesBot
-from bot.permissions import Actor
-from bot.sandbox import Sandbox
-from bot.sandbox.people import Reply, SimulatedPerson
-from bot.schedule import utc_to_pacific
-from bot.storage import AuditRow, Database, OccurrenceRow, SeriesRow, SignupRow, TeacherClaimRow
+from bot.adapters.bot import PracticeCirclesBot
+from bot.model import AuditRow, OccurrenceRow, SeriesRow, SignupRow, TeacherClaimRow
+from bot.schedule.rules import utc_to_pacific
+from bot.services.permissions import Actor
+from bot.storage import Database
+from loopback import Sandbox
+from loopback.people import Reply, SimulatedPerson
 
 COMMANDS = ("series", "session", "recordings", "report")
 FAR = dt.timedelta(days=800)

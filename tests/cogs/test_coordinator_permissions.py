@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.errors import PermissionDeniedError
-from bot.permissions import Actor
-from bot.sandbox import Sandbox
-from bot.sandbox.people import CommandUnavailable, SimulatedPerson
-from bot.sandbox.world import Permission
-from bot.storage import OccurrenceRow, SeriesRow
+from bot.model import OccurrenceRow, SeriesRow
+from bot.services.permissions import Actor
+from loopback import Sandbox
+from loopback.people import CommandUnavailable, SimulatedPerson
+from loopback.world import Permission
 from tests.cogs.coordinator_support import COMMANDS, actor, ask, pacific_day, snapshot, weekly_series
 
 

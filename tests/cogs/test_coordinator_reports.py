@@ -9,11 +9,11 @@ import json
 
 from PIL import Image
 
-from bot.app import PracticeCirclesBot
-from bot.reports import AUDIT_COLUMNS
-from bot.sandbox import Sandbox
-from bot.sandbox.people import Reply
-from bot.sandbox.world import Attachment
+from bot.adapters.bot import PracticeCirclesBot
+from bot.services.reports import AUDIT_COLUMNS
+from loopback import Sandbox
+from loopback.people import Reply
+from loopback.world import Attachment
 from tests.cogs.coordinator_support import ask, pacific_day, weekly_series
 
 FORMULA_TITLE = '=HYPERLINK("https://example.org","Evening")'

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import config_for_world
-from bot.sandbox.world import ChannelType
-from bot.schedule import discord_timestamp, format_pacific, parse_pacific_datetime
+from bot.schedule.rules import discord_timestamp, format_pacific, parse_pacific_datetime
+from loopback import Sandbox
+from loopback.harness import config_for_world
+from loopback.world import ChannelType
 from tests.cogs.coordinator_support import ask, pacific_day, snapshot, weekly_series
 
 

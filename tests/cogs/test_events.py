@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
-from bot.events_mirror import EVENT_CEILING, EventsMirror
-from bot.permissions import Actor
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import practice_bot
-from bot.sandbox.ratelimit import RateLimiter
-from bot.sandbox.world import EntityType, EventStatus, ScheduledEvent
-from bot.schedule import utc_to_pacific
-from bot.storage import OccurrenceRow
+from bot.model import OccurrenceRow
+from bot.schedule.rules import utc_to_pacific
+from bot.services.events_mirror import EVENT_CEILING, EventsMirror
+from bot.services.permissions import Actor
+from loopback import Sandbox
+from loopback.harness import practice_bot
+from loopback.ratelimit import RateLimiter
+from loopback.world import EntityType, EventStatus, ScheduledEvent
 
 EVENTS_ROUTE = "/guilds/{guild_id}/scheduled-events"
 

@@ -15,16 +15,16 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
-from bot.permissions import Actor
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import practice_bot
-from bot.sandbox.people import Reply, SimulatedPerson
-from bot.sandbox.world import Message
-from bot.schedule import discord_timestamp, format_pacific, pacific_wall_to_utc, utc_to_pacific
-from bot.storage import DeliveryKey, DeliveryRow, OccurrenceRow
+from bot.model import DeliveryKey, DeliveryRow, OccurrenceRow
+from bot.schedule.rules import discord_timestamp, format_pacific, pacific_wall_to_utc, utc_to_pacific
+from bot.services.permissions import Actor
 from bot.texts import members as texts
+from loopback import Sandbox
+from loopback.harness import practice_bot
+from loopback.people import Reply, SimulatedPerson
+from loopback.world import Message
 
 MEMBER_COMMANDS = ("schedule", "signup", "signout", "mysessions", "settings", "calendar", "feedback")
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"

@@ -6,17 +6,17 @@ import asyncio
 import datetime as dt
 
 from bot import texts as shared_texts
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
 from bot.core import utc_now
-from bot.permissions import Actor
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import practice_bot
-from bot.sandbox.payloads import mentions
-from bot.sandbox.world import Message
-from bot.schedule import utc_to_pacific
-from bot.storage import OccurrenceRow
+from bot.model import OccurrenceRow
+from bot.schedule.rules import utc_to_pacific
+from bot.services.permissions import Actor
 from bot.texts import teachers as texts
+from loopback import Sandbox
+from loopback.harness import practice_bot
+from loopback.payloads import mentions
+from loopback.world import Message
 
 HOUR = dt.timedelta(hours=1)
 

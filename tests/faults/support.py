@@ -28,11 +28,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Config
-from bot.recordings import add_recording
-from bot.sandbox import Sandbox, World
-from bot.sandbox.harness import copy_shipped_recordings
-from bot.sandbox.world import Member
+from bot.media.recordings import add_recording
 from bot.storage import Database
+from loopback import Sandbox, World
+from loopback.harness import copy_shipped_recordings
+from loopback.world import Member
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_PREFIX = "/api/v10"

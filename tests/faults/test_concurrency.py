@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.permissions import Actor
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import config_for_world, practice_bot
-from bot.sandbox.people import Reply
-from bot.schedule import utc_to_pacific
+from bot.schedule.rules import utc_to_pacific
+from bot.services.permissions import Actor
 from bot.texts import members as member_texts
+from loopback import Sandbox
+from loopback.harness import config_for_world, practice_bot
+from loopback.people import Reply
 from tests.faults.support import crowd_world, query, reminders_by_member, seed_reminder_session
 
 SIGNUPS = 50

@@ -7,9 +7,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import config_for_world
-from bot.sandbox.ratelimit import RateLimiter
+from loopback import Sandbox
+from loopback.harness import config_for_world
+from loopback.ratelimit import RateLimiter
 from tests.faults.support import (
     KILL_KINDS,
     BotProcess,

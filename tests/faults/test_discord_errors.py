@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.pacing import GLOBAL_REQUESTS_PER_SECOND, GlobalPacer
-from bot.delivery import Ledger
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import config_for_world, practice_bot
-from bot.sandbox.ratelimit import RateLimiter
-from bot.storage import DeliveryKey, DeliveryRow
+from bot.delivery.ledger import Ledger
+from bot.model import DeliveryKey, DeliveryRow
+from loopback import Sandbox
+from loopback.harness import config_for_world, practice_bot
+from loopback.ratelimit import RateLimiter
 from tests.faults.support import (
     crowd_world,
     ledger_statuses,

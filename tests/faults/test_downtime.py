@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import texts
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import config_for_world, practice_bot
 from bot.storage import Database
+from loopback import Sandbox
+from loopback.harness import config_for_world, practice_bot
 from tests.faults.support import crowd_world, query, recordings_with_short_tones
 
 DOWNTIME = dt.timedelta(hours=6)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.sandbox import Sandbox, World
-from bot.sandbox.capture import ogg_opus_packets
-from bot.sandbox.harness import config_for_world, practice_bot
 from bot.storage import Database
+from loopback import Sandbox, World
+from loopback.capture import ogg_opus_packets
+from loopback.harness import config_for_world, practice_bot
 from tests.faults.support import recordings_with_short_tones
 
 SILENCE = b"\xf8\xff\xfe"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.sandbox import Sandbox, World
-from bot.sandbox.harness import config_for_world
+from loopback import Sandbox, World
+from loopback.harness import config_for_world
 from tests.faults.support import READY_LINE, BotProcess
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.app import PracticeCirclesBot
-from bot.sandbox import Sandbox
+from bot.adapters.bot import PracticeCirclesBot
+from loopback import Sandbox
 
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 

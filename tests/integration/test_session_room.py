@@ -18,17 +18,16 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.app import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
-from bot.recordings import add_recording
-from bot.runner import SessionRunner
-from bot.sandbox import Sandbox
-from bot.sandbox.capture import Frame, ogg_opus_packets
-from bot.sandbox.harness import config_for_world, practice_bot
-from bot.sandbox.people import ActionRefused, SimulatedPerson
-from bot.sandbox.world import STAGE_MODERATOR, Message, Overwrite
-from bot.storage import OccurrenceRow
-from bot.storage.runs import RunRow
+from bot.media.recordings import add_recording
+from bot.model import OccurrenceRow, RunRow
+from bot.services.runner import SessionRunner
+from loopback import Sandbox
+from loopback.capture import Frame, ogg_opus_packets
+from loopback.harness import config_for_world, practice_bot
+from loopback.people import ActionRefused, SimulatedPerson
+from loopback.world import STAGE_MODERATOR, Message, Overwrite
 
 SILENCE = b"\xf8\xff\xfe"
 STAGE = "Practice Circle"

@@ -13,7 +13,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.sandbox.capture import (
+from loopback.capture import (
     OPUS_SILENCE,
     Capture,
     Changes,

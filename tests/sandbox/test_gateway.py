@@ -16,9 +16,9 @@ import aiohttp
 import discord
 import pytest
 
-from bot.sandbox import Sandbox, World
-from bot.sandbox.gateway import Intent
-from bot.sandbox.world import ApplicationFlag
+from loopback import Sandbox, World
+from loopback.gateway import Intent
+from loopback.world import ApplicationFlag
 
 TIMEOUT = 5.0
 SYNC_FLUSH = b"\x00\x00\xff\xff"

@@ -15,8 +15,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.sandbox import ActionRefused, CommandUnavailable, Sandbox
-from bot.sandbox.world import Overwrite, Permission
+from loopback import ActionRefused, CommandUnavailable, Sandbox
+from loopback.world import Overwrite, Permission
 
 TIMEOUT = 5.0
 

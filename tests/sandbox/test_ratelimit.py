@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from discord.http import HTTPClient, Route, handle_message_parameters
 
-from bot.sandbox.ratelimit import (
+from loopback.ratelimit import (
     INTERACTION_CALLBACK,
     Decision,
     FaultPlan,

@@ -17,8 +17,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.sandbox import CommandUnavailable, Sandbox
-from bot.sandbox.world import ChannelType, Permission
+from loopback import CommandUnavailable, Sandbox
+from loopback.world import ChannelType, Permission
 
 ANSWER_TIMEOUT = 5.0
 

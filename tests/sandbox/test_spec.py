@@ -18,8 +18,8 @@ from discord import app_commands
 from discord.http import HTTPClient, Route, handle_message_parameters
 from discord.webhook.async_ import interaction_message_response_params, interaction_response_params
 
-from bot.sandbox import spec as spec_module
-from bot.sandbox.spec import OpenAPISpec
+from loopback import spec as spec_module
+from loopback.spec import OpenAPISpec
 
 GUILD = 1100000000000000001
 CHANNEL = 1100000000000000002
@@ -473,7 +473,7 @@ def test_locate_missing_spec_returns_none_and_says_why(
     tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     missing = tmp_path / "nowhere" / "openapi.json"
-    with caplog.at_level(logging.WARNING, logger="bot.sandbox.spec"):
+    with caplog.at_level(logging.WARNING, logger="loopback.spec"):
         assert OpenAPISpec.locate({"DISCORD_OPENAPI_SPEC": str(missing)}) is None
     assert caplog.messages == [
         f"Discord's OpenAPI spec was not found (looked in {missing}); REST requests will not be validated. "

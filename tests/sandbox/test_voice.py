@@ -25,10 +25,10 @@ import discord
 import pytest
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
 
-from bot.sandbox import Sandbox
-from bot.sandbox.capture import OPUS_SILENCE, ogg_opus_packets
-from bot.sandbox.voice import VoiceServer
-from bot.sandbox.voice_protocol import (
+from loopback import Sandbox
+from loopback.capture import OPUS_SILENCE, ogg_opus_packets
+from loopback.voice import VoiceServer
+from loopback.voice_protocol import (
     ForgedPacket,
     MalformedPacket,
     open_xchacha20_rtpsize,
@@ -659,7 +659,7 @@ def test_csrcs_and_extension_preamble_stay_clear_and_the_extension_body_is_dropp
 
 
 def test_ip_discovery_reply_layout() -> None:
-    from bot.sandbox.voice_protocol import ip_discovery_response
+    from loopback.voice_protocol import ip_discovery_response
 
     reply = ip_discovery_response(77, "127.0.0.1", 50_000)
     assert len(reply) == 74 and reply[:4] == bytes([0, 2, 0, 70])

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox
-from bot.sandbox.harness import config_for_world
-from bot.schedule import utc_to_pacific
+from bot.schedule.rules import utc_to_pacific
+from loopback import Sandbox
+from loopback.harness import config_for_world
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = b"Practice Circles is ready"
@@ -292,4 +292,4 @@ def test_the_token_pattern_recognises_real_shapes(sandbox: Sandbox) -> None:
     shaped = ".".join([user_id, "Cl2FMQ", "ZnCjm1XVW7vRze4b7Cq4se7kKWs" + "-abc_def0"])
     assert TOKEN_SHAPE.fullmatch(shaped.encode())
     assert TOKEN_SHAPE.fullmatch(sandbox.world.bot_token.encode())
-    assert not TOKEN_SHAPE.search(b"bot.sandbox.harness practice_circles.egg-info 2026-03-08T02:30:00Z")
+    assert not TOKEN_SHAPE.search(b"loopback.harness practice_circles.egg-info 2026-03-08T02:30:00Z")

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from bot.delivery import Ledger, notice_kind
+from bot.delivery.ledger import Ledger, notice_kind
 from bot.errors import ConflictError
-from bot.storage import Database, DeliveryKey, OccurrenceRow
+from bot.model import DeliveryKey, OccurrenceRow
+from bot.storage import Database
 
 START = dt.datetime(2026, 3, 10, 1, 30, tzinfo=dt.UTC)
 

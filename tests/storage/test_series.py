@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from bot.errors import ConflictError, NotFoundError, ScheduleError
-from bot.storage import Database, SeriesRow
+from bot.model import SeriesRow
+from bot.storage import Database
 
 from .conftest import START, FakeClock
 

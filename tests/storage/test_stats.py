@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from bot.storage import Database, OccurrenceStatus
+from bot.model import OccurrenceStatus
+from bot.storage import Database
 
 from .conftest import START, FakeClock
 

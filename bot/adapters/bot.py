@@ -1,0 +1,148 @@
+"""The discord.py bot: wires the core to Discord and loads the cogs.
+
+Everything the bot knows lives in the core (`Core`); this module only connects it to Discord:
+intents, allowed mentions, the command tree with its single error handler, start-up work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import texts
+from bot.adapters.delivery import DiscordAnnouncer, DiscordMessenger
+from bot.adapters.endpoints import DiscordEndpoints
+from bot.adapters.pacing import pace_requests
+from bot.adapters.room import DiscordRoom
+from bot.config import Config
+from bot.core import Core, utc_now
+from bot.errors import PracticeCirclesError
+from bot.media.recordings import RecordingCatalog
+from bot.storage import Database
+from bot.timers import Timers
+
+log = logging.getLogger(__name__)
+
+# The extensions loaded at start-up, in order.
+EXTENSIONS = ("cogs.care", "cogs.members", "cogs.teachers", "cogs.coordinators", "cogs.events", "cogs.session_room")
+
+# Client-wide: nobody is pinged unless a message opts in, and @everyone / @here / roles never are,
+# whatever user-supplied text a message contains. Reminders and notices opt in to their users.
+SAFE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=False)
+
+
+def minimal_intents() -> discord.Intents:
+    """The gateway intents the features need, and no more (see docs/operations.md for why each)."""
+    intents = discord.Intents.none()
+    intents.guilds = True  # channels, roles and threads of the community's server
+    intents.members = True  # who holds the teacher/coordinator role; members in voice (privileged)
+    intents.voice_states = True  # who joins and leaves session channels: attendance, muting
+    intents.guild_scheduled_events = True  # members marking "Interested" on mirrored events
+    return intents
+
+
+class PracticeCirclesTree(app_commands.CommandTree["PracticeCirclesBot"]):
+    """The command tree, with the one place where errors become replies."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Turn domain errors into kind ephemeral replies; log anything else with a reference id."""
+        await reply_to_error(interaction, error)
+
+
+async def reply_to_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Answer an interaction that failed: the domain message, or an apology with a reference id."""
+    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(cause, PracticeCirclesError):
+        message = cause.message
+    elif isinstance(cause, app_commands.CheckFailure):
+        message = texts.NOT_ALLOWED
+    elif isinstance(cause, app_commands.TransformerError):
+        # A channel, member or role Discord sent that this server's cache lacks (another server's, or
+        # one just removed): a choice to make again, not a bug.
+        option = next((name for name, value in interaction.namespace if value is cause.value), "?")
+        what = texts.OPTION_KINDS.get(cause.type.name, "value")
+        message = texts.UNUSABLE_OPTION.format(what=what, option=option)
+    else:
+        reference = secrets.token_hex(4)
+        log.error("unexpected error %s in interaction %s", reference, interaction.id, exc_info=cause)
+        message = texts.UNEXPECTED_ERROR.format(reference=reference)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver the error reply for interaction %s", interaction.id)
+
+
+class PracticeCirclesBot(commands.Bot):
+    """The Practice Circles bot: slash commands, buttons and timers over the core."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        recordings: RecordingCatalog,
+        *,
+        endpoints: DiscordEndpoints | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        clock_speed: float = 1.0,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        super().__init__(
+            guild_ready_timeout=guild_ready_timeout,
+            command_prefix=commands.when_mentioned,
+            intents=minimal_intents(),
+            allowed_mentions=SAFE_MENTIONS,
+            tree_cls=PracticeCirclesTree,
+            help_command=None,
+        )
+        self.core = Core.assemble(
+            config,
+            db,
+            recordings,
+            messenger=DiscordMessenger(self, db, config.channels.announcements),
+            announcer=DiscordAnnouncer(self, config.channels.coordinators, config.channels.teachers),
+            room=DiscordRoom(self, db, config),
+            clock=clock,
+            # A clock other than the wall clock (the demo's, where minutes become seconds) drives the timers too.
+            timers=Timers(clock=clock, speed=clock_speed) if clock is not utc_now else None,
+        )
+        self.endpoints = endpoints or DiscordEndpoints()
+        self.endpoints.apply(self)
+        # A fan-out of reminders would otherwise run into Discord's global rate limit (see bot.adapters.pacing).
+        pace_requests(self.http)
+
+    @property
+    def guild_object(self) -> discord.Object:
+        """The community's guild, as configured."""
+        return discord.Object(id=self.core.config.guild.id)
+
+    async def setup_hook(self) -> None:
+        """Load the cogs, register the commands with the guild, start the timers."""
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        # Guild commands appear at once (global ones can take up to an hour to propagate).
+        self.tree.copy_global_to(guild=self.guild_object)
+        await self.tree.sync(guild=self.guild_object)
+        # Timers may fire at once (work that fell due while the bot was down), and sending needs
+        # the guild's channels in the cache, so the core starts when the first READY has arrived.
+        self._core_start = asyncio.create_task(self._start_core_when_ready(), name="core-start")
+
+    async def _start_core_when_ready(self) -> None:
+        await self.wait_until_ready()
+        report = await self.core.start()
+        log.info("Practice Circles is ready: %s", report)
+        self.dispatch("core_ready")
+
+    async def close(self) -> None:
+        """Stop the timers, then disconnect."""
+        self.core.stop()
+        await super().close()

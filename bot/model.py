@@ -1,0 +1,222 @@
+"""The small frozen records the storage layer returns instead of sqlite rows.
+
+Every datetime here is aware (UTC); Discord ids are ints.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final, Literal
+
+__all__ = [
+    "ACTIVE_OCCURRENCE_STATUSES",
+    "FINISHED_OCCURRENCE_STATUSES",
+    "UNSET",
+    "WEEKDAY_CODES",
+    "AttendanceRow",
+    "AuditRow",
+    "CancelSource",
+    "DeliveryKey",
+    "DeliveryRow",
+    "DeliveryStatus",
+    "FeedbackRow",
+    "MemberRow",
+    "OccurrenceRow",
+    "OccurrenceStatus",
+    "ReminderChannel",
+    "RunPhase",
+    "RunRow",
+    "Venue",
+    "SeriesRow",
+    "SeriesStatus",
+    "SignupRow",
+    "SignupSource",
+    "TeacherClaimRow",
+    "Unset",
+]
+
+SeriesStatus = Literal["active", "paused", "ended"]
+OccurrenceStatus = Literal["scheduled", "cancelled", "open", "teacher_led", "no_teacher", "closed"]
+SignupSource = Literal["command", "button", "event", "series"]
+ReminderChannel = Literal["dm", "thread"]
+DeliveryStatus = Literal["pending", "claimed", "sent", "dropped"]
+CancelSource = Literal["session", "series"]
+RunPhase = Literal["open", "teacher_led", "welcome", "choosing", "recording", "silent_sit", "resting", "closed"]
+Venue = Literal["stage", "voice"]
+
+# RFC 5545 BYDAY codes, Monday first (datetime.weekday() order).
+WEEKDAY_CODES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+# States after which an occurrence can no longer be changed, signed up for or claimed.
+FINISHED_OCCURRENCE_STATUSES: Final[frozenset[str]] = frozenset({"cancelled", "closed"})
+ACTIVE_OCCURRENCE_STATUSES: Final[frozenset[str]] = frozenset(
+    {"scheduled", "open", "teacher_led", "no_teacher"}
+)
+
+
+class Unset(enum.Enum):
+    """Marker type for "leave this field as it is" in partial updates (None is a real value)."""
+
+    UNSET = enum.auto()
+
+
+UNSET: Final = Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRow:
+    """A weekly rule at a Pacific wall-clock time, expanded into occurrences elsewhere."""
+
+    id: int
+    title: str
+    weekdays: tuple[str, ...]
+    local_time: time
+    interval_weeks: int
+    starts_on: date
+    until: date | None
+    duration_minutes: int
+    channel_id: int
+    default_practice: str | None
+    status: SeriesStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRow:
+    """One session: from a series (with its rule-given recurrence id) or a one-off."""
+
+    id: int
+    series_id: int | None
+    recurrence_id: datetime
+    start_utc: datetime
+    duration_minutes: int
+    channel_id: int
+    title: str
+    practice: str | None
+    status: OccurrenceStatus
+    change_version: int
+    created_at: datetime
+    updated_at: datetime
+    # 'session' when cancelled on its own, 'series' when its series was paused or ended.
+    cancelled_by: CancelSource | None = None
+
+    @property
+    def end_utc(self) -> datetime:
+        """Return the planned end of the session."""
+        return self.start_utc + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_moved(self) -> bool:
+        """Return whether the session starts at a different time than its rule gave it."""
+        return self.start_utc != self.recurrence_id
+
+
+@dataclass(frozen=True, slots=True)
+class SignupRow:
+    """One person signed up for one occurrence, and how."""
+
+    occurrence_id: int
+    user_id: int
+    created_at: datetime
+    source: SignupSource
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherClaimRow:
+    """The teacher currently holding an occurrence."""
+
+    occurrence_id: int
+    teacher_id: int
+    claimed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member's preferences; `reminder_offsets` None means "use the community default"."""
+
+    user_id: int
+    timezone: str | None
+    reminder_offsets: tuple[int, ...] | None
+    reminder_channel: ReminderChannel
+    dm_closed: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryKey:
+    """Identifies one message to one recipient about one version of one occurrence."""
+
+    occurrence_id: int
+    recipient_id: int
+    kind: str
+    change_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A ledger row: what is to be sent, when, and how far it got."""
+
+    key: DeliveryKey
+    due_at: datetime
+    status: DeliveryStatus
+    nonce: str
+    claimed_at: datetime | None
+    sent_at: datetime | None
+    late: bool
+    message_id: int | None
+    attempts: int
+    last_error: str | None
+    # What a notice announces, fixed when the change was made (e.g. {"old_start": "...Z"}).
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRow:
+    """One stay of one person in a session's voice channel."""
+
+    id: int
+    occurrence_id: int
+    user_id: int
+    joined_at: datetime
+    left_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """A piece of feedback, optionally about one session."""
+
+    id: int
+    user_id: int
+    occurrence_id: int | None
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """Who did what to which thing, when; `details` is the decoded JSON object."""
+
+    id: int
+    actor_id: int | None
+    action: str
+    target: str
+    details: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """Where a running session is: its phase, until when, what was chosen, what the bot changed."""
+
+    occurrence_id: int
+    venue: Venue
+    phase: RunPhase
+    phase_started_at: datetime
+    phase_ends_at: datetime | None
+    choice: str | None
+    chosen_by: int | None
+    restrictions: Mapping[str, Any] = field(default_factory=dict)
