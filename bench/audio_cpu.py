@@ -33,7 +33,8 @@ from benchlib import arguments, print_machine, table
 from discord import opus
 
 from bot.adapters.player import FRAME_SECONDS, OggOpusPassthrough, open_approved
-from bot.media.recordings import Recording, add_recording
+from bot.media.recordings import add_recording
+from bot.model import Recording
 
 
 def options(parser: argparse.ArgumentParser) -> None:

@@ -33,7 +33,7 @@ from botproc import bot_process
 from bot.core import Core
 from bot.media.recordings import load_recordings
 from bot.model import DeliveryRow, OccurrenceRow
-from bot.services.runner import Room
+from bot.ports import Room
 from bot.storage import Database
 from bot.timers import Timers
 from loopback import Sandbox, World

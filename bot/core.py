@@ -15,18 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Config
-from bot.delivery.dispatch import Dispatcher, Messenger
+from bot.delivery.dispatch import Dispatcher
 from bot.delivery.ledger import Ledger
 from bot.delivery.notices import Notices
 from bot.delivery.reminders import RebuildReport, ReminderScheduler
 from bot.errors import PracticeCirclesError, RecordingError
 from bot.media.recordings import RecordingCatalog, load_recordings
 from bot.media.welcome_audio import ensure_welcome_reading
-from bot.model import OccurrenceRow
+from bot.model import Actor, OccurrenceRow
+from bot.ports import Announcer, Messenger, Room
 from bot.services.alerts import UnclaimedAlerts
-from bot.services.permissions import Actor, require_coordinator
-from bot.services.runner import Room, SessionRunner
-from bot.services.sessions import Announcer, Horizon, SessionService
+from bot.services.horizon import Horizon
+from bot.services.permissions import require_coordinator
+from bot.services.runner import SessionRunner
+from bot.services.sessions import SessionService
 from bot.storage import Database
 from bot.texts import coordinators as coordinator_texts
 from bot.timers import Timers

@@ -1,17 +1,20 @@
-"""The small frozen records the storage layer returns instead of sqlite rows.
+"""The domain's types: statuses, the frozen records storage returns, who is acting, an approved recording.
 
-Every datetime here is aware (UTC); Discord ids are ints.
+Every datetime here is aware (UTC); Discord ids are ints. This module imports nothing else of the bot.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Final, Literal
 
 __all__ = [
+    "Actor",
+    "Recording",
     "ACTIVE_OCCURRENCE_STATUSES",
     "FINISHED_OCCURRENCE_STATUSES",
     "UNSET",
@@ -220,3 +223,33 @@ class RunRow:
     choice: str | None
     chosen_by: int | None
     restrictions: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person asking: their id and the ids of the roles they hold in the community's server."""
+
+    user_id: int
+    role_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, user_id: int, role_ids: Iterable[int] = ()) -> Actor:
+        """Build an actor from an id and any iterable of role ids."""
+        return cls(user_id, frozenset(role_ids))
+
+
+@dataclass(frozen=True)
+class Recording:
+    """An approved recording: its entry checked against the file on disk."""
+
+    id: str
+    title: str
+    source: str
+    kind: str
+    language: str
+    duration_seconds: float
+    file: str
+    sha256: str
+    source_url: str | None
+    path: Path
+    base_dir: Path

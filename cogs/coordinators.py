@@ -26,21 +26,22 @@ from bot import texts as shared_texts
 from bot.adapters.bot import PracticeCirclesBot, reply_to_error
 from bot.adapters.interactions import actor_of, bot_of, member_actor
 from bot.errors import ConflictError, RecordingError, ScheduleError
-from bot.media.recordings import ADD_COMMAND, Recording, RecordingCatalog
-from bot.model import AuditRow, OccurrenceRow, SeriesRow
+from bot.media.recordings import ADD_COMMAND, RecordingCatalog
+from bot.model import Actor, AuditRow, OccurrenceRow, Recording, SeriesRow
 from bot.schedule.rules import (
     WeeklyRule,
     discord_timestamp,
     dst_note,
     format_pacific,
     parse_pacific_wall,
+    rule_for,
     utc_to_pacific,
 )
-from bot.services.permissions import Actor, require_coordinator
+from bot.services.permissions import require_coordinator
 from bot.services.popularity import popularity_report, render_chart, render_table, to_csv
 from bot.services.practices import suggest_practices
 from bot.services.reports import audit_csv
-from bot.services.sessions import MAX_DURATION, MAX_REASON, MIN_DURATION, UPCOMING_STATUSES, rule_for
+from bot.services.sessions import MAX_DURATION, MAX_REASON, MIN_DURATION, UPCOMING_STATUSES
 from bot.texts import coordinators as texts
 from bot.validation import display_safe
 

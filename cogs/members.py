@@ -29,9 +29,9 @@ from bot.config import Config
 from bot.errors import PracticeCirclesError
 from bot.model import UNSET, WEEKDAY_CODES, MemberRow, OccurrenceRow, ReminderChannel, SeriesRow, Unset
 from bot.schedule.calendar import series_calendar, sessions_calendar
-from bot.schedule.rules import WEEKDAY_NAMES, discord_timestamp, format_pacific
+from bot.schedule.rules import WEEKDAY_NAMES, discord_timestamp, format_pacific, rule_for
 from bot.schedule.timezones import suggest_timezones
-from bot.services.sessions import MAX_FEEDBACK, MAX_LISTING_DAYS, SessionSummary, rule_for
+from bot.services.sessions import MAX_FEEDBACK, MAX_LISTING_DAYS, SessionSummary
 from bot.texts import members as texts
 from bot.validation import display_safe
 

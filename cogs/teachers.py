@@ -19,9 +19,9 @@ from discord.ext import commands
 from bot.adapters.bot import PracticeCirclesBot, reply_to_error
 from bot.adapters.delivery import CLAIM_CUSTOM_ID_PATTERN, claim_button
 from bot.adapters.interactions import actor_of, bot_of
-from bot.model import OccurrenceRow
+from bot.model import Actor, OccurrenceRow
 from bot.schedule.rules import discord_timestamp, format_pacific
-from bot.services.permissions import Actor, require_teacher
+from bot.services.permissions import require_teacher
 from bot.services.practices import suggest_practices
 from bot.services.sessions import MAX_LISTING_DAYS, MAX_REASON, SessionSummary
 from bot.texts import teachers as texts

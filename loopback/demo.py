@@ -36,9 +36,9 @@ from bot import texts
 from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
 from bot.errors import PracticeCirclesError
-from bot.media.recordings import Recording, add_recording
+from bot.media.recordings import add_recording
 from bot.media.welcome_audio import ensure_welcome_reading
-from bot.model import OccurrenceRow
+from bot.model import OccurrenceRow, Recording
 from bot.schedule.rules import format_pacific, utc_to_pacific
 from bot.services.sessions import MAX_DURATION, MIN_DURATION
 from loopback import ActionRefused, Reply, Sandbox, SimulatedPerson, World

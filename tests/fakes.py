@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.media.recordings import Recording
-from bot.model import OccurrenceRow, Venue
-from bot.services.permissions import Actor
-from bot.services.runner import PlaybackResult
+from bot.model import Actor, OccurrenceRow, Recording, Venue
+from bot.ports import PlaybackResult
 
 
 @dataclass

@@ -13,10 +13,9 @@ import pytest
 from bot.config import Config
 from bot.core import Core
 from bot.media.recordings import RecordingCatalog
-from bot.model import DeliveryRow, OccurrenceRow
+from bot.model import Actor, DeliveryRow, OccurrenceRow
 from bot.schedule.rules import utc_to_pacific
 from bot.services.alerts import ALERT_KINDS, alert_job_id
-from bot.services.permissions import Actor
 from bot.storage import Database
 from bot.timers import Timers
 from loopback import World

@@ -17,7 +17,7 @@ import recurring_ical_events
 from bot.model import OccurrenceRow, SeriesRow
 from bot.schedule.calendar import MAX_TITLE_LENGTH, series_calendar, sessions_calendar
 from bot.schedule.rules import pacific_wall_to_utc
-from bot.services.sessions import Horizon
+from bot.services.horizon import Horizon
 from bot.storage import Database
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

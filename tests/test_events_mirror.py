@@ -12,17 +12,12 @@ from typing import Any, cast
 import pytest
 
 from bot.model import OccurrenceRow, OccurrenceStatus
+from bot.ports import EventGone, EventKind, EventLimitReached, EventSpec, Field, LiveEvent
 from bot.services.events_mirror import (
     CREATE_LEAD,
     DESCRIPTION_LIMIT,
     EVENT_CEILING,
-    EventGone,
-    EventKind,
-    EventLimitReached,
     EventsMirror,
-    EventSpec,
-    Field,
-    LiveEvent,
     MirrorPlan,
     Removal,
     describe,

@@ -35,7 +35,8 @@ from bot.adapters.player import (
     parse_ogg_opus,
 )
 from bot.errors import ConflictError, RecordingError
-from bot.media.recordings import Recording, RecordingCatalog, add_recording, load_recordings
+from bot.media.recordings import RecordingCatalog, add_recording, load_recordings
+from bot.model import Recording
 from loopback import Sandbox
 from loopback import capture as reference
 from loopback.capture import OPUS_SILENCE, ogg_opus_packets

@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from bot.schedule.rules import pacific_wall_to_utc
+from bot.schedule.rules import pacific_wall_to_utc, rule_for
 from bot.services.popularity import (
     MAX_TABLE_CHARS,
     GroupFigures,
@@ -28,7 +28,6 @@ from bot.services.popularity import (
     render_table,
     to_csv,
 )
-from bot.services.sessions import rule_for
 from bot.storage import Database
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

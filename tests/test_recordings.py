@@ -11,13 +11,7 @@ import yaml
 
 from bot.errors import NotFoundError, RecordingError
 from bot.media import conversion as audio
-from bot.media.recordings import (
-    RecordingCatalog,
-    add_recording,
-    load_recordings,
-    slugify,
-    verify_before_play,
-)
+from bot.media.recordings import RecordingCatalog, add_recording, load_recordings, slugify, verify_before_play
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BELL = REPO_ROOT / "audio" / "bell.ogg"

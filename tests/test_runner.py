@@ -12,9 +12,8 @@ import pytest
 
 from bot.config import Config
 from bot.errors import ConflictError, NotFoundError
-from bot.media.recordings import Recording, RecordingCatalog
-from bot.model import OccurrenceRow
-from bot.services.permissions import Actor
+from bot.media.recordings import RecordingCatalog
+from bot.model import Actor, OccurrenceRow, Recording
 from bot.services.runner import SessionRunner
 from bot.storage import Database
 from bot.timers import Timers

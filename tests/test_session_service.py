@@ -14,8 +14,7 @@ from bot.config import Config
 from bot.core import Core
 from bot.errors import ConflictError, PermissionDeniedError, ScheduleError
 from bot.media.recordings import RecordingCatalog
-from bot.model import DeliveryRow, OccurrenceRow
-from bot.services.permissions import Actor
+from bot.model import Actor, DeliveryRow, OccurrenceRow
 from bot.storage import Database
 from loopback import World
 from loopback.harness import config_for_world

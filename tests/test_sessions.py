@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.sessions import Horizon, rule_for
+from bot.schedule.rules import rule_for
+from bot.services.horizon import Horizon
 from bot.storage import Database
 
 UTC = dt.UTC

@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 
 import discord
 
-from bot.services.events_mirror import EventGone, EventKind, EventLimitReached, EventSpec, EventState, Field, LiveEvent
+from bot.ports import EventGone, EventKind, EventLimitReached, EventSpec, EventState, Field, LiveEvent
 from bot.texts import events as texts
 
 log = logging.getLogger(__name__)

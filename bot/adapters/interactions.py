@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.services.permissions import Actor
+from bot.model import Actor
 
 if TYPE_CHECKING:
     from bot.adapters.bot import PracticeCirclesBot

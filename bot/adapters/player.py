@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.errors import ConflictError, RecordingError
-from bot.media.recordings import ADD_COMMAND, Recording
+from bot.media.recordings import ADD_COMMAND
+from bot.model import Recording
 
 log = logging.getLogger(__name__)
 

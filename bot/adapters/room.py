@@ -22,11 +22,10 @@ from bot.adapters.interactions import member_actor
 from bot.adapters.player import Player
 from bot.adapters.room_views import card_view, choice_view
 from bot.config import Config
-from bot.media.recordings import Recording
-from bot.model import OccurrenceRow, Venue
+from bot.model import Actor, OccurrenceRow, Recording, Venue
+from bot.ports import PlaybackResult
 from bot.schedule.rules import discord_timestamp, format_pacific
-from bot.services.permissions import Actor, is_teacher
-from bot.services.runner import PlaybackResult
+from bot.services.permissions import is_teacher
 from bot.storage import Database
 from bot.validation import display_safe
 

@@ -13,7 +13,7 @@ import discord
 
 from bot import texts
 from bot.adapters.interactions import actor_of
-from bot.media.recordings import Recording
+from bot.model import Recording
 from bot.validation import display_safe
 
 if TYPE_CHECKING:

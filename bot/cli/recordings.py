@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.media.recordings import KINDS, Recording, RecordingCatalog, add_recording, load_recordings
+from bot.media.recordings import KINDS, RecordingCatalog, add_recording, load_recordings
+from bot.model import Recording
 
 DEFAULT_LIST = "recordings.yaml"
 

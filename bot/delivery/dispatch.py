@@ -14,10 +14,10 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from bot.delivery.ledger import Ledger, deliver, overdue_decision
 from bot.model import DeliveryRow, OccurrenceRow
+from bot.ports import Messenger
 from bot.storage import Database
 from bot.timers import Timers
 
@@ -26,14 +26,6 @@ log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "deliveries:sweep"
 # How many rows a sweep reads from the database at a time.
 SWEEP_BATCH = 500
-
-
-class Messenger(Protocol):
-    """Sends the message a ledger row stands for. Implemented by the Discord layer (and by fakes)."""
-
-    async def deliver(self, row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool) -> int | None:
-        """Send it with `row.nonce`; return the message id. Raise PermanentDeliveryError if retrying can't help."""
-        ...
 
 
 @dataclass

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.errors import NotFoundError, RecordingError
 from bot.media import conversion as audio
+from bot.model import Recording
 from bot.validation import invisible_character
 
 Kind = Literal["practice", "welcome-reading", "bell"]
@@ -180,23 +181,6 @@ def _entry_problems(error: ValidationError) -> list[str]:
         else:
             problems.append(f"{name} is not valid: {item['msg']}")
     return problems
-
-
-@dataclass(frozen=True)
-class Recording:
-    """An approved recording: its entry checked against the file on disk."""
-
-    id: str
-    title: str
-    source: str
-    kind: str
-    language: str
-    duration_seconds: float
-    file: str
-    sha256: str
-    source_url: str | None
-    path: Path
-    base_dir: Path
 
 
 # --- the catalog ---------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.errors import RecordingError
-from bot.media.recordings import ADD_COMMAND, Recording, add_recording, load_recordings
+from bot.media.recordings import ADD_COMMAND, add_recording, load_recordings
+from bot.model import Recording
 
 KIND = "welcome-reading"
 SOURCE = "Practice Circles (espeak-ng synthesis of the official welcome words)"

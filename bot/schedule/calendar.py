@@ -27,8 +27,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from bot.model import OccurrenceRow, SeriesRow
-from bot.schedule.rules import LAST_SUPPORTED_DATE, PACIFIC_ZONE_NAME, WeeklyRule, utc_to_pacific
-from bot.services.sessions import rule_for
+from bot.schedule.rules import LAST_SUPPORTED_DATE, PACIFIC_ZONE_NAME, WeeklyRule, rule_for, utc_to_pacific
 
 __all__ = ["MAX_NAME_LENGTH", "MAX_TITLE_LENGTH", "PRODID", "UID_DOMAIN", "series_calendar", "sessions_calendar"]
 

@@ -23,6 +23,7 @@ from itertools import islice
 import pytz
 
 from bot.errors import ScheduleError
+from bot.model import WEEKDAY_CODES, SeriesRow
 
 PACIFIC_ZONE_NAME = "America/Los_Angeles"
 PACIFIC = pytz.timezone(PACIFIC_ZONE_NAME)
@@ -443,3 +444,14 @@ class WeeklyRule:
             parts.append(f"UNTIL={end_of_until:%Y%m%dT%H%M%SZ}")
         parts.append("WKST=MO")
         return ";".join(parts)
+
+
+def rule_for(series: SeriesRow) -> WeeklyRule:
+    """The weekly rule a stored series describes."""
+    return WeeklyRule(
+        weekdays=frozenset(WEEKDAY_CODES.index(code) for code in series.weekdays),
+        at=series.local_time,
+        starts_on=series.starts_on,
+        interval_weeks=series.interval_weeks,
+        until=series.until,
+    )

@@ -36,8 +36,8 @@ from typing import Final, Literal
 
 from bot.config import Config
 from bot.model import OccurrenceRow
+from bot.ports import Announcer
 from bot.schedule.rules import discord_timestamp, format_pacific, utc_isoformat
-from bot.services.sessions import Announcer
 from bot.storage import Database
 from bot.texts import teachers as texts
 from bot.timers import Timers

@@ -36,10 +36,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal, Protocol
+from typing import Final
 
 from bot.errors import ConflictError, NotFoundError
 from bot.model import OccurrenceRow
+from bot.ports import EventBoard, EventGone, EventKind, EventLimitReached, EventSpec, Field, LiveEvent
 from bot.schedule.rules import format_pacific, utc_to_pacific
 from bot.services.sessions import MAX_DURATION, UPCOMING_STATUSES, SessionService
 from bot.storage import Database
@@ -62,43 +63,6 @@ CREATE_LEAD: Final = dt.timedelta(minutes=1)
 REFRESH_AT_LEAST_EVERY: Final = dt.timedelta(hours=1)
 RETRY_AFTER_FAILURE: Final = dt.timedelta(minutes=5)
 REFRESH_JOB: Final = "events:refresh"
-
-EventKind = Literal["stage", "voice", "external"]
-EventState = Literal["scheduled", "active", "completed", "cancelled"]
-Field = Literal["name", "description", "start", "end", "place"]
-
-
-@dataclass(frozen=True)
-class EventSpec:
-    """What a session's event should look like."""
-
-    occurrence_id: int
-    name: str
-    description: str
-    start: dt.datetime
-    end: dt.datetime
-    channel_id: int
-    kind: EventKind
-
-
-@dataclass(frozen=True)
-class LiveEvent:
-    """A guild scheduled event as Discord has it now; `ours` when the bot created it."""
-
-    id: int
-    name: str
-    description: str | None
-    start: dt.datetime
-    end: dt.datetime | None
-    channel_id: int | None
-    kind: EventKind
-    state: EventState
-    ours: bool
-
-    @property
-    def live(self) -> bool:
-        """Whether the event counts against Discord's limit (scheduled or active)."""
-        return self.state in ("scheduled", "active")
 
 
 @dataclass(frozen=True)
@@ -336,46 +300,6 @@ def _take_away(plan: MirrorPlan, event: LiveEvent, occurrence_id: int | None, *,
 
 
 # --- the Discord side, as the mirror needs it ------------------------------------------------------
-
-
-class EventGone(Exception):
-    """The event no longer exists, or has already finished."""
-
-
-class EventLimitReached(Exception):
-    """Discord refused another event: the guild has its 100 uncompleted ones."""
-
-
-class EventBoard(Protocol):
-    """The guild's scheduled events (implemented by bot.adapters.events; tests use fakes)."""
-
-    def channel_kinds(self, channel_ids: Iterable[int]) -> dict[int, EventKind]:
-        """Which of these channels are Stage ('stage') or voice ('voice') channels."""
-        ...
-
-    async def live_events(self) -> list[LiveEvent]:
-        """Every event the guild has now."""
-        ...
-
-    async def create(self, spec: EventSpec) -> int:
-        """Create a guild_only event; returns its id (EventLimitReached at Discord's limit)."""
-        ...
-
-    async def update(self, event_id: int, spec: EventSpec, fields: frozenset[Field]) -> None:
-        """Send the named fields of `spec` (EventGone if the event is no more)."""
-        ...
-
-    async def cancel(self, event_id: int) -> None:
-        """Scheduled -> canceled (EventGone if it is no more or already finished)."""
-        ...
-
-    async def complete(self, event_id: int) -> None:
-        """Active -> completed (EventGone if it is no more or already finished)."""
-        ...
-
-    async def delete(self, event_id: int) -> None:
-        """Delete an event (EventGone if it is no more)."""
-        ...
 
 
 # --- passes --------------------------------------------------------------------------------------

@@ -6,25 +6,10 @@ never the guard: every state-changing action calls one of these first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-
 from bot import texts
 from bot.config import RolesSection
 from bot.errors import PermissionDeniedError
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The person asking: their id and the ids of the roles they hold in the community's server."""
-
-    user_id: int
-    role_ids: frozenset[int] = frozenset()
-
-    @classmethod
-    def of(cls, user_id: int, role_ids: Iterable[int] = ()) -> Actor:
-        """Build an actor from an id and any iterable of role ids."""
-        return cls(user_id, frozenset(role_ids))
+from bot.model import Actor
 
 
 def is_coordinator(actor: Actor, roles: RolesSection) -> bool:

@@ -29,15 +29,15 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from bot import texts
 from bot.config import Config
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
-from bot.media.recordings import Recording, RecordingCatalog
-from bot.model import OccurrenceRow, RunPhase, RunRow, Venue
-from bot.services.permissions import Actor, is_coordinator, is_teacher
+from bot.media.recordings import RecordingCatalog
+from bot.model import Actor, OccurrenceRow, Recording, RunPhase, RunRow
+from bot.ports import Alerts, PlaybackResult, Room
+from bot.services.permissions import is_coordinator, is_teacher
 from bot.storage import Database
 from bot.timers import Timers
 
@@ -47,75 +47,6 @@ log = logging.getLogger(__name__)
 BOT_LEADS: Final[tuple[RunPhase, ...]] = ("welcome", "choosing", "recording", "silent_sit", "resting")
 SILENT_CHOICE_PREFIX: Final = "silent:"
 RECORDING_CHOICE_PREFIX: Final = "recording:"
-
-
-@dataclass(frozen=True)
-class PlaybackResult:
-    """How a playback ended."""
-
-    finished: bool
-    refused: bool = False
-    reason: str = ""
-
-
-class Room(Protocol):
-    """The session's channel on Discord: what the runner asks of it."""
-
-    async def venue(self, occurrence: OccurrenceRow) -> Venue:
-        """'stage' for a Stage channel, 'voice' for a voice channel."""
-        ...
-
-    async def open(self, occurrence: OccurrenceRow, venue: Venue) -> None:
-        """Open the Stage (if any) and post the session card with its self-care button."""
-        ...
-
-    async def post(self, occurrence: OccurrenceRow, text: str) -> None:
-        """Post in the session's chat (pings nobody)."""
-        ...
-
-    async def offer_choice(
-        self, occurrence: OccurrenceRow, recordings: Sequence[Recording], silent_minutes: Sequence[int]
-    ) -> None:
-        """Post the choice: an approved recording, or a silent sit of one of these lengths."""
-        ...
-
-    async def present(self, occurrence: OccurrenceRow) -> list[Actor]:
-        """Who is in the session's voice or Stage channel now (the bot excluded)."""
-        ...
-
-    async def restrict(self, occurrence: OccurrenceRow, venue: Venue, everyone: Sequence[Actor]) -> dict[str, Any]:
-        """Keep participants silent and the chat read-only; return what was changed, to restore later."""
-        ...
-
-    async def silence(self, occurrence: OccurrenceRow, venue: Venue, member: Actor) -> dict[str, Any]:
-        """Keep one more participant silent (joined, or asked to speak); return what was changed."""
-        ...
-
-    async def restore(self, occurrence: OccurrenceRow, venue: Venue, restrictions: dict[str, Any]) -> dict[str, Any]:
-        """Undo what `restrict`/`silence` changed; return what could not be undone yet (left voice)."""
-        ...
-
-    async def play(
-        self, occurrence: OccurrenceRow, recording: Recording, *, skip_seconds: float = 0.0
-    ) -> PlaybackResult:
-        """Join voice if needed and play one approved recording to the end (or until stopped)."""
-        ...
-
-    async def stop_playback(self, occurrence: OccurrenceRow) -> None:
-        """Stop whatever the bot is playing in this session."""
-        ...
-
-    async def close(self, occurrence: OccurrenceRow, venue: Venue) -> None:
-        """Leave voice and close the Stage."""
-        ...
-
-
-class Alerts(Protocol):
-    """Where the runner tells the coordinators something needs them."""
-
-    async def to_coordinators(self, text: str) -> None:
-        """Post a short message for the coordinators."""
-        ...
 
 
 def job_id(step: str, occurrence_id: int) -> str:

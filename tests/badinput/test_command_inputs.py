@@ -28,8 +28,8 @@ import pytest
 
 from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
+from bot.model import Actor
 from bot.schedule.rules import utc_to_pacific
-from bot.services.permissions import Actor
 from loopback import Sandbox, payloads
 from loopback.harness import config_for_world
 from loopback.people import ActionRefused, CommandUnavailable, Reply, SimulatedPerson

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.adapters.bot import PracticeCirclesBot
-from bot.model import AuditRow, OccurrenceRow, SeriesRow, SignupRow, TeacherClaimRow
+from bot.model import Actor, AuditRow, OccurrenceRow, SeriesRow, SignupRow, TeacherClaimRow
 from bot.schedule.rules import utc_to_pacific
-from bot.services.permissions import Actor
 from bot.storage import Database
 from loopback import Sandbox
 from loopback.people import Reply, SimulatedPerson

@@ -17,8 +17,7 @@ import pytest
 from bot import texts
 from bot.adapters.bot import PracticeCirclesBot
 from bot.errors import PermissionDeniedError
-from bot.model import OccurrenceRow, SeriesRow
-from bot.services.permissions import Actor
+from bot.model import Actor, OccurrenceRow, SeriesRow
 from loopback import Sandbox
 from loopback.people import CommandUnavailable, SimulatedPerson
 from loopback.world import Permission

@@ -14,10 +14,9 @@ import pytest
 
 from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
-from bot.model import OccurrenceRow
+from bot.model import Actor, OccurrenceRow
 from bot.schedule.rules import utc_to_pacific
 from bot.services.events_mirror import EVENT_CEILING, EventsMirror
-from bot.services.permissions import Actor
 from loopback import Sandbox
 from loopback.harness import practice_bot
 from loopback.ratelimit import RateLimiter

@@ -17,9 +17,8 @@ import recurring_ical_events
 
 from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
-from bot.model import DeliveryKey, DeliveryRow, OccurrenceRow
+from bot.model import Actor, DeliveryKey, DeliveryRow, OccurrenceRow
 from bot.schedule.rules import discord_timestamp, format_pacific, pacific_wall_to_utc, utc_to_pacific
-from bot.services.permissions import Actor
 from bot.texts import members as texts
 from loopback import Sandbox
 from loopback.harness import practice_bot

@@ -9,9 +9,8 @@ from bot import texts as shared_texts
 from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
 from bot.core import utc_now
-from bot.model import OccurrenceRow
+from bot.model import Actor, OccurrenceRow
 from bot.schedule.rules import utc_to_pacific
-from bot.services.permissions import Actor
 from bot.texts import teachers as texts
 from loopback import Sandbox
 from loopback.harness import practice_bot

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.model import Actor
 from bot.schedule.rules import utc_to_pacific
-from bot.services.permissions import Actor
 from bot.texts import members as member_texts
 from loopback import Sandbox
 from loopback.harness import config_for_world, practice_bot
