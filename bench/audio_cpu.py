@@ -32,7 +32,8 @@ import discord
 from benchlib import arguments, print_machine, table
 from discord import opus
 
-from bot.adapters.player import FRAME_SECONDS, OggOpusPassthrough, open_approved
+from bot.adapters.player import OggOpusPassthrough
+from bot.media.opus import FRAME_SECONDS, open_approved
 from bot.media.recordings import add_recording
 from bot.model import Recording
 
@@ -48,9 +49,20 @@ def make_recording(folder: Path, seconds: float) -> Recording:
     wav = folder / "source.wav"
     subprocess.run(
         [
-            "sox", "-n", "-r", "48000", "-c", "2", str(wav),
-            "synth", f"{seconds:g}", "pinknoise", "sine", "220-440",
-            "vol", "0.3",
+            "sox",
+            "-n",
+            "-r",
+            "48000",
+            "-c",
+            "2",
+            str(wav),
+            "synth",
+            f"{seconds:g}",
+            "pinknoise",
+            "sine",
+            "220-440",
+            "vol",
+            "0.3",
         ],
         check=True,
         capture_output=True,

@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.adapters.bot import PracticeCirclesBot  # noqa: E402 (the repository root goes on the path first)
+from bot.adapters.bot import PracticeCirclesBot  # noqa: E402 (the repository root goes on the path first
 from bot.adapters.endpoints import DiscordEndpoints, restore_production_endpoints  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.media.recordings import load_recordings  # noqa: E402

@@ -227,9 +227,7 @@ async def run(args: argparse.Namespace) -> None:
     rows = []
     for label, values in scenario.kept.items():
         p99 = percentile(values, 99)
-        rows.append(
-            (label, len(values), percentile(values, 50), p99, max(values), "yes" if p99 < AIM_P99_MS else "NO")
-        )
+        rows.append((label, len(values), percentile(values, 50), p99, max(values), "yes" if p99 < AIM_P99_MS else "NO"))
     print(
         table(
             f"Interaction acknowledgement latency, ms (INTERACTION_CREATE -> callback; aim p99 < {AIM_P99_MS:.0f})",

@@ -90,9 +90,7 @@ def _snowflake(value: Any) -> int:
 def _snowflake_list(value: Any) -> list[int]:
     """A non-empty list of distinct Discord ids."""
     if not isinstance(value, list) or not value:
-        raise _fail(
-            f"must be a list of one or more Discord ids, like [123456789012345678], got {_describe(value)}"
-        )
+        raise _fail(f"must be a list of one or more Discord ids, like [123456789012345678], got {_describe(value)}")
     ids: list[int] = []
     for item in value:
         try:
@@ -128,12 +126,14 @@ def _whole_list(low: int, high: int, unit: str, *, allow_empty: bool) -> Callabl
         example = f"[{low}, {high}]" if low != high else f"[{low}]"
         if not isinstance(value, list) or (not value and not allow_empty):
             need = "a list" if allow_empty else "a list of at least one number"
-            raise _fail(f"must be {need} of {unit}, each between {low} and {high}, like {example}; "
-                        f"got {_describe(value)}")
+            raise _fail(
+                f"must be {need} of {unit}, each between {low} and {high}, like {example}; got {_describe(value)}"
+            )
         for item in value:
             if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
-                raise _fail(f"each value must be a whole number of {unit} between {low} and {high}, "
-                            f"got {_describe(item)}")
+                raise _fail(
+                    f"each value must be a whole number of {unit} between {low} and {high}, got {_describe(item)}"
+                )
         duplicates = sorted({i for i in value if value.count(i) > 1})
         if duplicates:
             raise _fail(f"lists {duplicates[0]} more than once; list each value once")
@@ -165,9 +165,7 @@ def _https(value: Any) -> str:
     if parts.scheme.lower() == "http":
         raise _fail(f"must start with https:// (plain http links are not secure), got {text!r}")
     if parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in text):
-        raise _fail(
-            f"must be a web link starting with https://, like 'https://example.org/page', got {text!r}"
-        )
+        raise _fail(f"must be a web link starting with https://, like 'https://example.org/page', got {text!r}")
     return text
 
 
@@ -175,7 +173,7 @@ def _https_or_mailto(value: Any) -> str:
     """An https:// link, or a mailto: address."""
     text = _text(value)
     if text.lower().startswith("mailto:"):
-        address = text[len("mailto:"):]
+        address = text[len("mailto:") :]
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
             raise _fail(f"must be an email written as 'mailto:name@example.org', got {text!r}")
         return text
@@ -185,8 +183,7 @@ def _https_or_mailto(value: Any) -> str:
         return _https(text)
     except PydanticCustomError:
         raise _fail(
-            "must be 'mailto:' followed by an email address, or a web link starting with https://, "
-            f"got {text!r}"
+            f"must be 'mailto:' followed by an email address, or a web link starting with https://, got {text!r}"
         ) from None
 
 
@@ -245,8 +242,9 @@ class ChannelsSection(_Section):
         """The default session channel must be one of the session channels."""
         if self.default_session not in self.sessions:
             listed = ", ".join(str(i) for i in self.sessions)
-            raise _fail(f"must be one of channels.sessions ({listed}), got {self.default_session}",
-                        key="default_session")
+            raise _fail(
+                f"must be one of channels.sessions ({listed}), got {self.default_session}", key="default_session"
+            )
         return self
 
 
@@ -276,8 +274,7 @@ class RemindersSection(_Section):
             if offset not in self.allowed_offsets_minutes:
                 allowed = ", ".join(str(o) for o in self.allowed_offsets_minutes)
                 raise _fail(
-                    f"each value must be one of reminders.allowed_offsets_minutes ({allowed}); "
-                    f"{offset} is not",
+                    f"each value must be one of reminders.allowed_offsets_minutes ({allowed}); {offset} is not",
                     key="default_offsets_minutes",
                 )
         return self
@@ -288,9 +285,9 @@ class SessionsSection(_Section):
 
     grace_minutes: Annotated[int, BeforeValidator(_whole(0, 30, "minutes"))] = 5
     open_minutes_before: Annotated[int, BeforeValidator(_whole(0, 60, "minutes"))] = 10
-    silent_sit_minutes: Annotated[
-        list[int], BeforeValidator(_whole_list(10, 20, "minutes", allow_empty=False))
-    ] = Field(default_factory=lambda: [10, 15, 20])
+    silent_sit_minutes: Annotated[list[int], BeforeValidator(_whole_list(10, 20, "minutes", allow_empty=False))] = (
+        Field(default_factory=lambda: [10, 15, 20])
+    )
     default_silent_sit_minutes: Annotated[int, BeforeValidator(_whole(10, 20, "minutes"))] = 15
     choice_timeout_minutes: Annotated[int, BeforeValidator(_whole(1, 15, "minutes"))] = 3
     lock_chat: bool = True
@@ -315,8 +312,7 @@ class SessionsSection(_Section):
         if self.default_silent_sit_minutes not in self.silent_sit_minutes:
             offered = ", ".join(str(m) for m in self.silent_sit_minutes)
             raise _fail(
-                f"must be one of sessions.silent_sit_minutes ({offered}), "
-                f"got {self.default_silent_sit_minutes}",
+                f"must be one of sessions.silent_sit_minutes ({offered}), got {self.default_silent_sit_minutes}",
                 key="default_silent_sit_minutes",
             )
         return self
@@ -341,8 +337,7 @@ class WelcomeSection(_Section):
             )
         if len(words) > WELCOME_MAX_CHARS:
             raise _fail(
-                f"must be at most {WELCOME_MAX_CHARS} characters so it fits in one Discord message, "
-                f"got {len(words)}"
+                f"must be at most {WELCOME_MAX_CHARS} characters so it fits in one Discord message, got {len(words)}"
             )
         return words
 
@@ -432,29 +427,39 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigErrors([ConfigError("", (
-            f"no configuration file at {path.absolute()}. Copy config.example.toml to {path.name} "
-            "in that folder and fill in your server's ids and links."
-        ))]) from None
-    except IsADirectoryError:
         raise ConfigErrors(
-            [ConfigError("", f"{path.absolute()} is a folder; give the path of config.toml")]
+            [
+                ConfigError(
+                    "",
+                    (
+                        f"no configuration file at {path.absolute()}. Copy config.example.toml to {path.name} "
+                        "in that folder and fill in your server's ids and links."
+                    ),
+                )
+            ]
         ) from None
+    except IsADirectoryError:
+        raise ConfigErrors([ConfigError("", f"{path.absolute()} is a folder; give the path of config.toml")]) from None
     except OSError as error:
         raise ConfigErrors([ConfigError("", f"cannot read {path.absolute()}: {error.strerror}")]) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise ConfigErrors([ConfigError("", (
-            f"{path} is not UTF-8 text (a problem near byte {error.start}); save it as UTF-8 in your editor"
-        ))]) from None
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    "",
+                    (f"{path} is not UTF-8 text (a problem near byte {error.start}); save it as UTF-8 in your editor"),
+                )
+            ]
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigErrors([ConfigError("", f"{path} is not valid TOML: {_toml_problem(error)}")]) from None
     except ValueError:
         # tomllib's only other refusal: a whole number of thousands of digits.
-        raise ConfigErrors([ConfigError("", (
-            f"{path} holds a number thousands of digits long; no setting needs more than 20 digits"
-        ))]) from None
+        raise ConfigErrors(
+            [ConfigError("", (f"{path} holds a number thousands of digits long; no setting needs more than 20 digits"))]
+        ) from None
 
     errors = _refuse_tokens(data, prefix="")
     try:
@@ -474,8 +479,10 @@ def _toml_problem(error: tomllib.TOMLDecodeError) -> str:
     if match is None:
         return text
     problem, line, column = match.groups()
-    return (f"line {line}, column {column}: {problem[:1].lower()}{problem[1:]} "
-            "(check quotes around text, and '=' between each key and its value)")
+    return (
+        f"line {line}, column {column}: {problem[:1].lower()}{problem[1:]} "
+        "(check quotes around text, and '=' between each key and its value)"
+    )
 
 
 def _refuse_tokens(data: dict[str, Any], prefix: str) -> list[ConfigError]:
@@ -485,12 +492,17 @@ def _refuse_tokens(data: dict[str, Any], prefix: str) -> list[ConfigError]:
         dotted = f"{prefix}{key}"
         if key.lower() == "token" or key.lower().endswith("_token"):
             del data[key]
-            errors.append(ConfigError(dotted, (
-                "the bot's token must never be written in the config file: anyone who sees the file could "
-                f"act as the bot. Remove this line and set the {TOKEN_VARIABLE} environment variable, or "
-                f"{TOKEN_FILE_VARIABLE} to the path of a file holding the token. If this file was ever "
-                "shared, reset the token in the Discord Developer Portal."
-            )))
+            errors.append(
+                ConfigError(
+                    dotted,
+                    (
+                        "the bot's token must never be written in the config file: anyone who sees the file could "
+                        f"act as the bot. Remove this line and set the {TOKEN_VARIABLE} environment variable, or "
+                        f"{TOKEN_FILE_VARIABLE} to the path of a file holding the token. If this file was ever "
+                        "shared, reset the token in the Discord Developer Portal."
+                    ),
+                )
+            )
         elif isinstance(data[key], dict):
             errors += _refuse_tokens(data[key], prefix=f"{dotted}.")
     return errors
@@ -595,10 +607,13 @@ def load_token(environ: Mapping[str, str] = os.environ) -> Secret:
     direct = environ.get(TOKEN_VARIABLE, "").strip()
     file_name = environ.get(TOKEN_FILE_VARIABLE, "").strip()
     if direct and file_name:
-        raise ConfigError(TOKEN_VARIABLE, (
-            f"both {TOKEN_VARIABLE} and {TOKEN_FILE_VARIABLE} are set; set only one of them, "
-            "so it is clear which token the bot uses"
-        ))
+        raise ConfigError(
+            TOKEN_VARIABLE,
+            (
+                f"both {TOKEN_VARIABLE} and {TOKEN_FILE_VARIABLE} are set; set only one of them, "
+                "so it is clear which token the bot uses"
+            ),
+        )
     if direct:
         return Secret(_checked_token(direct, TOKEN_VARIABLE))
     if file_name:
@@ -615,16 +630,17 @@ def load_token(environ: Mapping[str, str] = os.environ) -> Secret:
             ) from None
         token = text.strip()
         if not token:
-            raise ConfigError(
-                TOKEN_FILE_VARIABLE, f"names {token_path}, which is empty; put the bot's token in it"
-            )
+            raise ConfigError(TOKEN_FILE_VARIABLE, f"names {token_path}, which is empty; put the bot's token in it")
         return Secret(_checked_token(token, TOKEN_FILE_VARIABLE))
     if TOKEN_VARIABLE in environ:
         raise ConfigError(TOKEN_VARIABLE, "is set but empty; put the bot's token in it")
-    raise ConfigError(TOKEN_VARIABLE, (
-        f"the bot's token is not set. Set {TOKEN_VARIABLE} to the token from the Discord Developer "
-        f"Portal (Bot page), or set {TOKEN_FILE_VARIABLE} to the path of a file holding it"
-    ))
+    raise ConfigError(
+        TOKEN_VARIABLE,
+        (
+            f"the bot's token is not set. Set {TOKEN_VARIABLE} to the token from the Discord Developer "
+            f"Portal (Bot page), or set {TOKEN_FILE_VARIABLE} to the path of a file holding it"
+        ),
+    )
 
 
 def _checked_token(token: str, variable: str) -> str:

@@ -55,9 +55,7 @@ WEEKDAY_CODES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 # States after which an occurrence can no longer be changed, signed up for or claimed.
 FINISHED_OCCURRENCE_STATUSES: Final[frozenset[str]] = frozenset({"cancelled", "closed"})
-ACTIVE_OCCURRENCE_STATUSES: Final[frozenset[str]] = frozenset(
-    {"scheduled", "open", "teacher_led", "no_teacher"}
-)
+ACTIVE_OCCURRENCE_STATUSES: Final[frozenset[str]] = frozenset({"scheduled", "open", "teacher_led", "no_teacher"})
 
 
 class Unset(enum.Enum):

@@ -23,8 +23,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts as shared_texts
-from bot.adapters.bot import PracticeCirclesBot, reply_to_error
-from bot.adapters.interactions import actor_of, bot_of, member_actor
+from bot.adapters.bot import PracticeCirclesBot
+from bot.adapters.error_reply import reply_to_error
+from bot.adapters.interactions import actor_of, core_of, member_actor
 from bot.errors import ConflictError, RecordingError, ScheduleError
 from bot.media.recordings import ADD_COMMAND, RecordingCatalog
 from bot.model import Actor, AuditRow, OccurrenceRow, Recording, SeriesRow
@@ -73,13 +74,10 @@ SessionChannel = discord.VoiceChannel | discord.StageChannel
 # --- small helpers ---------------------------------------------------------------------------------
 
 
-
-
-
 def coordinator(interaction: discord.Interaction) -> Actor:
     """The person interacting, if they hold the coordinator role (the core checks again)."""
     actor = actor_of(interaction)
-    require_coordinator(actor, bot_of(interaction).core.config.roles)
+    require_coordinator(actor, core_of(interaction).config.roles)
     return actor
 
 
@@ -247,7 +245,7 @@ class EndSeriesButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]]
             actor = coordinator(interaction)
             # Members' notices are sent before end_series() returns, which can outlast Discord's 3 s.
             await interaction.response.defer()
-            series, cancelled = await bot_of(interaction).core.sessions.end_series(actor, self.series_id)
+            series, cancelled = await core_of(interaction).sessions.end_series(actor, self.series_id)
             await interaction.edit_original_response(
                 content=texts.SERIES_ENDED.format(title=display_safe(series.title), id=series.id, count=cancelled),
                 view=None,
@@ -283,7 +281,7 @@ class KeepSeriesButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]
     async def callback(self, interaction: discord.Interaction) -> None:
         """Replace the question with 'nothing was changed'."""
         try:
-            series = await bot_of(interaction).core.sessions.series(self.series_id)
+            series = await core_of(interaction).sessions.series(self.series_id)
             await interaction.response.edit_message(
                 content=texts.SERIES_KEPT.format(title=display_safe(series.title), id=series.id), view=None
             )

@@ -23,8 +23,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.bot import PracticeCirclesBot, reply_to_error
-from bot.adapters.interactions import bot_of
+from bot.adapters.bot import PracticeCirclesBot
+from bot.adapters.error_reply import reply_to_error
+from bot.adapters.interactions import core_of
 from bot.config import Config
 from bot.errors import PracticeCirclesError
 from bot.model import UNSET, WEEKDAY_CODES, MemberRow, OccurrenceRow, ReminderChannel, SeriesRow, Unset
@@ -271,7 +272,7 @@ def settings_view(prefs: MemberRow | None, config: Config) -> discord.ui.View:
 
 async def sign_up(interaction: discord.Interaction, occurrence_id: int, *, by_button: bool) -> None:
     """Sign the person up for one session and tell them, kindly, what follows."""
-    core = bot_of(interaction).core
+    core = core_of(interaction)
     added = await core.sessions.sign_up(interaction.user.id, occurrence_id, "button" if by_button else "command")
     occurrence = await core.sessions.session(occurrence_id)
     reminders = reminders_sentence(await core.sessions.preferences(interaction.user.id), core.config)
@@ -287,7 +288,7 @@ async def sign_up(interaction: discord.Interaction, occurrence_id: int, *, by_bu
 
 async def sign_out(interaction: discord.Interaction, occurrence_id: int) -> None:
     """Take the person off one session; no questions asked."""
-    core = bot_of(interaction).core
+    core = core_of(interaction)
     removed = await core.sessions.sign_out(interaction.user.id, occurrence_id)
     occurrence = await core.sessions.session(occurrence_id)
     template = texts.SIGNED_OUT if removed else texts.NOT_SIGNED_UP
@@ -298,7 +299,7 @@ async def sign_out(interaction: discord.Interaction, occurrence_id: int) -> None
 
 async def join_series(interaction: discord.Interaction, series_id: int) -> None:
     """Sign the person up for every session of a series, now and as new ones are scheduled."""
-    core = bot_of(interaction).core
+    core = core_of(interaction)
     user_id = interaction.user.id
     added = await core.sessions.sign_up_series(user_id, series_id)
     series, _ = await core.sessions.series_sessions(series_id)
@@ -317,7 +318,7 @@ async def join_series(interaction: discord.Interaction, series_id: int) -> None:
 
 async def leave_series(interaction: discord.Interaction, series_id: int) -> None:
     """Take the person off a series and the upcoming sessions it signed them up for."""
-    sessions = bot_of(interaction).core.sessions
+    sessions = core_of(interaction).sessions
     removed = await sessions.sign_out_series(interaction.user.id, series_id)
     series, _ = await sessions.series_sessions(series_id)
     template = texts.SIGNED_OUT_SERIES if removed else texts.NOT_IN_SERIES
@@ -326,7 +327,7 @@ async def leave_series(interaction: discord.Interaction, series_id: int) -> None
 
 async def show_schedule(interaction: discord.Interaction, days: int, page: int, *, edit: bool) -> None:
     """Show (or turn to) a page of the schedule."""
-    sessions = bot_of(interaction).core.sessions
+    sessions = core_of(interaction).sessions
     summaries = await sessions.upcoming(days)
     if not summaries:
         message = texts.SCHEDULE_EMPTY.format(days=days)
@@ -345,7 +346,7 @@ async def show_schedule(interaction: discord.Interaction, days: int, page: int, 
 
 async def show_mine(interaction: discord.Interaction, page: int, *, edit: bool) -> None:
     """Show (or turn to) a page of the person's own sessions."""
-    sessions = bot_of(interaction).core.sessions
+    sessions = core_of(interaction).sessions
     summaries = await sessions.my_sessions(interaction.user.id)
     series = await sessions.my_series(interaction.user.id)
     if not summaries:
@@ -369,7 +370,7 @@ async def save_reminders(
     channel: ReminderChannel | Unset = UNSET,
 ) -> None:
     """Change one reminder setting (the other stays as it is), then show the settings again."""
-    core = bot_of(interaction).core
+    core = core_of(interaction)
     user_id = interaction.user.id
     prefs = await core.sessions.preferences(user_id)
     if isinstance(offsets, Unset):
@@ -530,7 +531,7 @@ class ReminderOffsetsSelect(Answered, discord.ui.DynamicItem[discord.ui.Select[d
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ReminderOffsetsSelect:
         """Rebuild the select from a used custom id (the chosen values arrive with the interaction)."""
-        return cls(bot_of(interaction).core.config.reminders.allowed_offsets_minutes)
+        return cls(core_of(interaction).config.reminders.allowed_offsets_minutes)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Save the chosen reminder times (none chosen: no reminders)."""
@@ -637,7 +638,7 @@ class FeedbackModal(discord.ui.Modal):
         chosen = self.session.values if self.session is not None else []
         # Posting to the coordinators' channel can outlast the 3 s Discord allows for an answer.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await bot_of(interaction).core.sessions.add_feedback(
+        await core_of(interaction).sessions.add_feedback(
             interaction.user.id, self.text.value, int(chosen[0]) if chosen else None
         )
         await interaction.followup.send(texts.FEEDBACK_THANKS, ephemeral=True)

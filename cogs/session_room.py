@@ -17,7 +17,6 @@ from bot.validation import display_safe
 log = logging.getLogger(__name__)
 
 
-
 class SessionRoom(commands.Cog):
     """Feeds voice events to the session runner and lets a leading teacher ask for audio."""
 

@@ -16,9 +16,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.bot import PracticeCirclesBot, reply_to_error
+from bot.adapters.bot import PracticeCirclesBot
 from bot.adapters.delivery import CLAIM_CUSTOM_ID_PATTERN, claim_button
-from bot.adapters.interactions import actor_of, bot_of
+from bot.adapters.error_reply import reply_to_error
+from bot.adapters.interactions import actor_of, core_of
 from bot.model import Actor, OccurrenceRow
 from bot.schedule.rules import discord_timestamp, format_pacific
 from bot.services.permissions import require_teacher
@@ -32,8 +33,6 @@ MAX_CHOICES = 25
 MAX_CHOICE_NAME = 100
 MAX_BUTTONS = 25
 MAX_DESCRIPTION = 4096
-
-
 
 
 def when(occurrence: OccurrenceRow) -> str:
@@ -63,9 +62,9 @@ def session_choices(summaries: Sequence[SessionSummary], typed: str) -> list[app
 
 async def claim_session(interaction: discord.Interaction, occurrence_id: int) -> None:
     """Claim a session for the person interacting and thank them privately."""
-    bot = bot_of(interaction)
-    occurrence = await bot.core.sessions.claim(actor_of(interaction), occurrence_id)
-    signups = await bot.core.db.count_signups(occurrence.id)
+    core = core_of(interaction)
+    occurrence = await core.sessions.claim(actor_of(interaction), occurrence_id)
+    signups = await core.db.count_signups(occurrence.id)
     await interaction.response.send_message(
         texts.CLAIMED.format(
             title=display_safe(occurrence.title),

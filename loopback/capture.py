@@ -117,8 +117,7 @@ class Capture:
         return [
             frame
             for frame in self._frames
-            if (user_id is None or frame.user_id == user_id)
-            and (channel_id is None or frame.channel_id == channel_id)
+            if (user_id is None or frame.user_id == user_id) and (channel_id is None or frame.channel_id == channel_id)
         ]
 
     def silence_tail(self, user_id: int, channel_id: int | None = None) -> list[Frame]:
@@ -142,19 +141,12 @@ class Capture:
         """The Opus payloads a speaker sent, in arrival order."""
         return [frame.opus for frame in self._audio(user_id, channel_id, strip_silence_tail)]
 
-    def gaps_ms(
-        self, user_id: int, channel_id: int | None = None, *, strip_silence_tail: bool = True
-    ) -> list[float]:
+    def gaps_ms(self, user_id: int, channel_id: int | None = None, *, strip_silence_tail: bool = True) -> list[float]:
         """Milliseconds between consecutive arrivals; the silence tail is a burst, so left out by default."""
         frames = self._audio(user_id, channel_id, strip_silence_tail)
-        return [
-            (later.arrival - earlier.arrival) * 1000
-            for earlier, later in zip(frames, frames[1:], strict=False)
-        ]
+        return [(later.arrival - earlier.arrival) * 1000 for earlier, later in zip(frames, frames[1:], strict=False)]
 
-    def mean_gap_ms(
-        self, user_id: int, channel_id: int | None = None, *, strip_silence_tail: bool = True
-    ) -> float:
+    def mean_gap_ms(self, user_id: int, channel_id: int | None = None, *, strip_silence_tail: bool = True) -> float:
         """Mean inter-arrival time: (last - first) / (count - 1), so 20.0 for well-paced Opus."""
         gaps = self.gaps_ms(user_id, channel_id, strip_silence_tail=strip_silence_tail)
         if not gaps:
@@ -165,9 +157,7 @@ class Capture:
         """How many datagrams were refused, for one reason or in all."""
         return sum(1 for item in self.rejected if reason is None or item.reason == reason)
 
-    async def wait_for_frames(
-        self, n: int, timeout: float = 5.0, *, user_id: int | None = None
-    ) -> list[Frame]:
+    async def wait_for_frames(self, n: int, timeout: float = 5.0, *, user_id: int | None = None) -> list[Frame]:
         """Wait until at least `n` frames (from `user_id`, if given) have arrived; return them."""
 
         def probe() -> list[Frame] | None:
@@ -252,9 +242,7 @@ def ogg_packets(data: bytes) -> list[bytes]:
     while offset < len(data):
         if len(data) - offset < _PAGE_HEADER.size:
             raise OggFormatError(f"truncated page header at byte {offset}")
-        pattern, version, flags, _granule, page_serial, _sequence, crc, count = _PAGE_HEADER.unpack_from(
-            data, offset
-        )
+        pattern, version, flags, _granule, page_serial, _sequence, crc, count = _PAGE_HEADER.unpack_from(data, offset)
         if pattern != b"OggS" or version != 0:
             raise OggFormatError(f"no Ogg page at byte {offset}")
         lacing = data[offset + _PAGE_HEADER.size : offset + _PAGE_HEADER.size + count]

@@ -34,6 +34,7 @@ from typing import Any, TextIO, TypeVar
 
 from bot import texts
 from bot.adapters.bot import PracticeCirclesBot
+from bot.cli.demo import DEFAULT_SPEED, MAX_SPEED
 from bot.config import Config
 from bot.errors import PracticeCirclesError
 from bot.media.recordings import add_recording
@@ -48,9 +49,6 @@ from loopback.world import ChannelType, Message, snowflake_time
 
 T = TypeVar("T")
 
-DEFAULT_SPEED = 60.0
-# Above this the one-minute choice window would be under half a second of real time.
-MAX_SPEED = 120.0
 PRACTICE_SECONDS = 5.0
 REMINDER_MINUTES = 15
 # Sign-ups must be done before the first 15-minute reminder falls due.
@@ -388,9 +386,7 @@ class Demo:
 
     def stage_messages(self, after: int = 0) -> list[Message]:
         """The bot's posts in the Stage's chat after message id `after`."""
-        return [
-            m for m in self.sandbox.channel_messages(STAGE) if m.id > after and m.author_id == self.bot_id
-        ]
+        return [m for m in self.sandbox.channel_messages(STAGE) if m.id > after and m.author_id == self.bot_id]
 
     def posted(self, after: int, predicate: Callable[[Message], bool]) -> Message | None:
         """The first post in the Stage's chat after `after` that matches."""
@@ -689,8 +685,10 @@ async def cancel_session(demo: Demo) -> None:
     sam, mei, priya = demo.person("Sam"), demo.person("Mei"), demo.person("Priya")
     await demo.wait(
         "the cancellation notices",
-        lambda: any("cancelled" in m.content for m in demo.dms_with(sam, needle))
-        and any("cancelled" in m.content for m in demo.thread_posts_for(mei, needle)),
+        lambda: (
+            any("cancelled" in m.content for m in demo.dms_with(sam, needle))
+            and any("cancelled" in m.content for m in demo.thread_posts_for(mei, needle))
+        ),
         within=SLACK_SECONDS,
     )
     demo.timeline.check(
@@ -780,9 +778,31 @@ def prepare_recordings(config: Config, workdir: Path) -> tuple[Recording, Record
     wav = workdir / "practice-tone.wav"
     try:
         subprocess.run(
-            ["sox", "-n", "-r", "48000", "-c", "2", str(wav), "synth", str(PRACTICE_SECONDS),
-             "sine", "220", "sine", "330", "tremolo", "0.3", "30", "fade", "q", "0.5", str(PRACTICE_SECONDS), "1.5",
-             "vol", "0.3"],
+            [
+                "sox",
+                "-n",
+                "-r",
+                "48000",
+                "-c",
+                "2",
+                str(wav),
+                "synth",
+                str(PRACTICE_SECONDS),
+                "sine",
+                "220",
+                "sine",
+                "330",
+                "tremolo",
+                "0.3",
+                "30",
+                "fade",
+                "q",
+                "0.5",
+                str(PRACTICE_SECONDS),
+                "1.5",
+                "vol",
+                "0.3",
+            ],
             check=True,
             capture_output=True,
             timeout=60,
@@ -895,8 +915,7 @@ def write_transcript(
         f"passes in {60 / speed:g} s; audio plays in real time). Each line: real time since the start, then the "
         "demo's US Pacific clock. Discord shows a timestamp in each reader's own time zone; here those are in UTC.",
         "",
-        f"**Result: {'FAILED — ' + failure if failure else 'every step happened as expected'}** "
-        f"(in {seconds:.1f} s)",
+        f"**Result: {'FAILED — ' + failure if failure else 'every step happened as expected'}** (in {seconds:.1f} s)",
         "",
     ]
     for number, (title, entries) in enumerate(timeline.steps):

@@ -136,9 +136,7 @@ class Events:
         if removed:
             data["removed_member_ids"] = [str(u) for u in removed]
         involves_bot = bot_id in added or bot_id in removed
-        self.gateway.dispatch(
-            "THREAD_MEMBERS_UPDATE", data, only=lambda s: involves_bot or s.has(Intent.GUILD_MEMBERS)
-        )
+        self.gateway.dispatch("THREAD_MEMBERS_UPDATE", data, only=lambda s: involves_bot or s.has(Intent.GUILD_MEMBERS))
 
     # ---- voice ------------------------------------------------------------------------------
 
@@ -160,9 +158,7 @@ class Events:
 
     def scheduled_event(self, event: str, scheduled: ScheduledEvent) -> None:
         """GUILD_SCHEDULED_EVENT_CREATE / _UPDATE / _DELETE."""
-        self.gateway.dispatch(
-            f"GUILD_SCHEDULED_EVENT_{event}", payloads.scheduled_event(self.world, scheduled)
-        )
+        self.gateway.dispatch(f"GUILD_SCHEDULED_EVENT_{event}", payloads.scheduled_event(self.world, scheduled))
 
     def scheduled_event_user(self, event: str, scheduled: ScheduledEvent, user_id: int) -> None:
         """GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE."""

@@ -342,9 +342,7 @@ class Gateway:
             await connection.close(Close.INVALID_SHARD, "Invalid shard.")
             return
         self.signals.bump("identify")
-        session = GatewaySession(
-            id=secrets.token_hex(16), intents=intents, shard=shard, presence=data.get("presence")
-        )
+        session = GatewaySession(id=secrets.token_hex(16), intents=intents, shard=shard, presence=data.get("presence"))
         self.sessions[session.id] = session
         session.connection = connection
         connection.session = session
@@ -523,9 +521,7 @@ class Gateway:
             session = connection.session
             if session is not None and not resumable:
                 session.invalid = True
-            close_code = (
-                code if code is not None else (Close.UNKNOWN_ERROR if resumable else Close.SESSION_TIMED_OUT)
-            )
+            close_code = code if code is not None else (Close.UNKNOWN_ERROR if resumable else Close.SESSION_TIMED_OUT)
             await connection.close(close_code, "sandbox: dropped by the test")
         return len(connections)
 

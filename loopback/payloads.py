@@ -481,9 +481,7 @@ def guild_create(world: World, *, member_ids: list[int]) -> Json:
     threads = [c for c in g.channels.values() if c.is_thread and not c.archived]
     data.update(
         {
-            "joined_at": iso(g.members[world.bot_user.id].joined_at)
-            if world.bot_user.id in g.members
-            else None,
+            "joined_at": iso(g.members[world.bot_user.id].joined_at) if world.bot_user.id in g.members else None,
             "large": len(g.members) > 250,
             "unavailable": False,
             "member_count": len(g.members),

@@ -138,9 +138,7 @@ class InteractionHandle:
 
     async def response(self, timeout: float | None = None) -> Reply:
         """Wait for the bot's visible answer: message, update, choices, modal, or the reply after a defer."""
-        return await self.sandbox.wait_until(
-            self._current, timeout=timeout or self.timeout, what=self._what()
-        )
+        return await self.sandbox.wait_until(self._current, timeout=timeout or self.timeout, what=self._what())
 
     async def callback(self, timeout: float | None = None) -> int:
         """Wait for the interaction callback and return its type (4, 5, 6, 7, 8 or 9)."""
@@ -219,11 +217,7 @@ class SimulatedPerson:
         """Ephemeral messages the bot showed only to this person, oldest first."""
         mine = {r.id for r in self.world.interactions.values() if r.user_id == self.id}
         return sorted(
-            (
-                m
-                for m in self.world.messages.values()
-                if m.ephemeral and not m.deleted and m.interaction_id in mine
-            ),
+            (m for m in self.world.messages.values() if m.ephemeral and not m.deleted and m.interaction_id in mine),
             key=lambda m: m.id,
         )
 
@@ -305,9 +299,7 @@ class SimulatedPerson:
         if required is not None and not perms & Permission.ADMINISTRATOR:
             needed = Permission(int(required))
             if needed == 0 or perms & needed != needed:
-                raise CommandUnavailable(
-                    f"{self.name} lacks the permissions /{command.name} asks for ({needed!r})"
-                )
+                raise CommandUnavailable(f"{self.name} lacks the permissions /{command.name} asks for ({needed!r})")
 
     def _build_options(
         self,
@@ -405,9 +397,7 @@ class SimulatedPerson:
             allowed = option.get("channel_types")
             if allowed and int(target.type) not in allowed:
                 raise ValueError(f"{label}: #{target.name} is not one of the channel types {allowed}")
-            resolved.setdefault("channels", {})[str(target.id)] = payloads.partial_channel(
-                world, target, self.member
-            )
+            resolved.setdefault("channels", {})[str(target.id)] = payloads.partial_channel(world, target, self.member)
             result = str(target.id)
         elif kind == 8:
             role = world.find_role(value)
@@ -510,18 +500,14 @@ class SimulatedPerson:
         kind = component["type"]
         low, high = int(component.get("min_values", 1)), int(component.get("max_values", 1))
         if not low <= len(values) <= high:
-            raise ActionRefused(
-                f"select {component.get('custom_id')!r} takes {low}..{high} values, got {len(values)}"
-            )
+            raise ActionRefused(f"select {component.get('custom_id')!r} takes {low}..{high} values, got {len(values)}")
         resolved: dict[str, dict[str, Any]] = {}
         picked: list[str] = []
         for value in values:
             if kind == 3:
                 offered = [o["value"] for o in component.get("options") or []]
                 if str(value) not in offered:
-                    raise ActionRefused(
-                        f"{value!r} is not an option of select {component.get('custom_id')!r}"
-                    )
+                    raise ActionRefused(f"{value!r} is not an option of select {component.get('custom_id')!r}")
                 picked.append(str(value))
             elif kind == 8:
                 target = self.world.find_channel(value)
@@ -546,9 +532,7 @@ class SimulatedPerson:
         shown = [
             r
             for r in self.world.interactions.values()
-            if r.user_id == self.id
-            and r.callback_type == 9
-            and (r.callback_data or {}).get("custom_id") == custom_id
+            if r.user_id == self.id and r.callback_type == 9 and (r.callback_data or {}).get("custom_id") == custom_id
         ]
         if not shown:
             raise ActionRefused(f"no modal {custom_id!r} was shown to {self.name}")
@@ -557,9 +541,7 @@ class SimulatedPerson:
         channel = self.world.channel(origin.channel_id)
         remaining = dict(fields)
         resolved: dict[str, dict[str, Any]] = {}
-        components = [
-            self._modal_component(c, remaining, channel, resolved) for c in modal.get("components") or []
-        ]
+        components = [self._modal_component(c, remaining, channel, resolved) for c in modal.get("components") or []]
         if remaining:
             raise ActionRefused(f"modal {custom_id!r} has no field(s) {sorted(remaining)}")
         data: dict[str, Any] = {
@@ -611,13 +593,9 @@ class SimulatedPerson:
             if component.get("required", True) and not value:
                 raise ActionRefused(f"modal field {custom_id!r} is required")
             if value and component.get("min_length") is not None and len(value) < component["min_length"]:
-                raise ActionRefused(
-                    f"modal field {custom_id!r} needs at least {component['min_length']} characters"
-                )
+                raise ActionRefused(f"modal field {custom_id!r} needs at least {component['min_length']} characters")
             if component.get("max_length") is not None and len(value) > component["max_length"]:
-                raise ActionRefused(
-                    f"modal field {custom_id!r} takes at most {component['max_length']} characters"
-                )
+                raise ActionRefused(f"modal field {custom_id!r} takes at most {component['max_length']} characters")
             return {"type": 4, "id": component.get("id"), "custom_id": custom_id, "value": value}
         if kind in (3, 5, 6, 7, 8):
             chosen = remaining.pop(custom_id, [])
@@ -750,9 +728,7 @@ class SimulatedPerson:
             and not perms & Permission.MOVE_MEMBERS
         ):
             raise ActionRefused(f"#{where.name} is full")
-        state = self.world.join_voice(
-            self.id, where, secrets.token_hex(16), self_mute=self_mute, self_deaf=self_deaf
-        )
+        state = self.world.join_voice(self.id, where, secrets.token_hex(16), self_mute=self_mute, self_deaf=self_deaf)
         self.sandbox.events.voice_state_changed(state)
         return state
 

@@ -112,9 +112,7 @@ class Decision:
         return {"message": RATE_LIMITED_MESSAGE, "retry_after": self.retry_after, "global": self.is_global}
 
 
-def _limited(
-    retry_after: float, scope: Scope, bucket: str, extra: Mapping[str, str] | None = None
-) -> Decision:
+def _limited(retry_after: float, scope: Scope, bucket: str, extra: Mapping[str, str] | None = None) -> Decision:
     """A 429 decision with Discord's 429-only headers added to `extra`."""
     retry_after = max(_ceil_ms(retry_after), 0.001)
     headers = dict(extra or {})
@@ -381,9 +379,7 @@ class FaultPlan:
         if count < 1:
             raise ValueError("count must be at least 1")
         chosen: Scope = "global" if global_ else (scope or "user")
-        self._pending.append(
-            _Pending(status, count, route, method.upper() if method else None, retry_after, chosen)
-        )
+        self._pending.append(_Pending(status, count, route, method.upper() if method else None, retry_after, chosen))
 
     def take(self, method: str, route_template: str) -> Fault | None:
         """The next fault for this request, consumed, or None."""
@@ -425,6 +421,4 @@ class FaultPlan:
                     "X-RateLimit-Bucket": bucket,
                 }
             decision = _limited(pending.retry_after, pending.scope, bucket, extra)
-        return Fault(
-            pending.status, pending.route, pending.method, pending.retry_after, pending.scope, decision
-        )
+        return Fault(pending.status, pending.route, pending.method, pending.retry_after, pending.scope, decision)

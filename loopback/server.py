@@ -63,9 +63,7 @@ class Sandbox:
         self.host = host
         self.interaction_deadline = interaction_deadline
         self.spec: OpenAPISpec | None = OpenAPISpec.locate() if spec is _AUTO else spec
-        self.rate_limiter: RateLimiter | None = (
-            RateLimiter(clock=clock) if rate_limiter is _AUTO else rate_limiter
-        )
+        self.rate_limiter: RateLimiter | None = RateLimiter(clock=clock) if rate_limiter is _AUTO else rate_limiter
         self.faults = FaultPlan()
         self.invalid_requests = InvalidRequestCounter(clock=clock)
         if isinstance(voice, VoiceServer):

@@ -212,9 +212,7 @@ class _Template:
 class OpenAPISpec:
     """Discord's OpenAPI document, compiled into path matchers and JSON Schema validators."""
 
-    def __init__(
-        self, document: dict[str, Any], path: Path | None = None, *, fast_unions: bool = True
-    ) -> None:
+    def __init__(self, document: dict[str, Any], path: Path | None = None, *, fast_unions: bool = True) -> None:
         """Compile a parsed OpenAPI document (see `load` for the cached way in)."""
         self.path = path
         self._doc = _widen_permission_bitsets(_widen_snowflakes(document))
@@ -473,9 +471,9 @@ class OpenAPISpec:
                 validator = self._validator(pointer)
                 op.body_validators[content_type] = validator
                 if content_type == "multipart/form-data":
-                    schema = self._doc["paths"][op.template][op.method.lower()]["requestBody"]["content"][
-                        content_type
-                    ]["schema"]
+                    schema = self._doc["paths"][op.template][op.method.lower()]["requestBody"]["content"][content_type][
+                        "schema"
+                    ]
                     op.file_fields[content_type] = frozenset(
                         name
                         for name, prop in self._schema_properties(schema).items()
@@ -802,10 +800,7 @@ def _messages(error: ValidationError, prefix: str) -> list[str]:
             return explained
         if error.context:
             names = [_schema_name(o) for o in options]
-            return [
-                f"{_location(prefix, error)}: {_short.repr(error.instance)} matches none of "
-                f"{', '.join(names)}"
-            ]
+            return [f"{_location(prefix, error)}: {_short.repr(error.instance)} matches none of {', '.join(names)}"]
     if error.validator == "format" and error.validator_value in _FORMAT_WORDS:
         words = _FORMAT_WORDS[error.validator_value]
         return [f"{_location(prefix, error)}: {_short.repr(error.instance)} is not {words}"]
@@ -861,9 +856,7 @@ def _explain_union(error: ValidationError, prefix: str) -> list[str]:
         index = sub.relative_schema_path[0] if sub.relative_schema_path else -1
         branches.setdefault(int(index), []).append(sub)
     fitting = {
-        i: errs
-        for i, errs in branches.items()
-        if not any(e.validator == "type" and not e.relative_path for e in errs)
+        i: errs for i, errs in branches.items() if not any(e.validator == "type" and not e.relative_path for e in errs)
     }
     if not fitting:
         return []

@@ -203,9 +203,7 @@ class VoiceSessions:
         if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
             raise VoiceProtocolError(VoiceClose.FAILED_TO_DECODE, "speaking must be a non-negative bitmask")
         if payload.get("ssrc", session.ssrc) != session.ssrc:
-            raise VoiceProtocolError(
-                VoiceClose.BAD_REQUEST, "SPEAKING names an SSRC not given to this session"
-            )
+            raise VoiceProtocolError(VoiceClose.BAD_REQUEST, "SPEAKING names an SSRC not given to this session")
         session.speaking = flags
         return {
             "op": VoiceOp.SPEAKING,
@@ -256,7 +254,5 @@ class VoiceSessions:
         return [
             other
             for other in self._sessions.values()
-            if other is not session
-            and other.guild_id == session.guild_id
-            and other.channel_id == session.channel_id
+            if other is not session and other.guild_id == session.guild_id and other.channel_id == session.channel_id
         ]

@@ -31,9 +31,7 @@ class ChannelType(IntEnum):
     GUILD_STAGE_VOICE = 13
 
 
-THREAD_TYPES = frozenset(
-    {ChannelType.ANNOUNCEMENT_THREAD, ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD}
-)
+THREAD_TYPES = frozenset({ChannelType.ANNOUNCEMENT_THREAD, ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD})
 VOICE_TYPES = frozenset({ChannelType.GUILD_VOICE, ChannelType.GUILD_STAGE_VOICE})
 MESSAGEABLE_TYPES = frozenset(
     {
@@ -648,10 +646,7 @@ class World:
         )
         teacher = world.add_role(
             "Teacher",
-            Permission.PRIORITY_SPEAKER
-            | Permission.MUTE_MEMBERS
-            | Permission.MOVE_MEMBERS
-            | Permission.CREATE_EVENTS,
+            Permission.PRIORITY_SPEAKER | Permission.MUTE_MEMBERS | Permission.MOVE_MEMBERS | Permission.CREATE_EVENTS,
             color=0x27AE60,
             hoist=True,
             position=2,
@@ -806,9 +801,7 @@ class World:
         """Add a person (a new user unless a `User` is given) to the guild."""
         if isinstance(user, str):
             user = self.add_user(user, global_name, bot=bot)
-        member = Member(
-            user=user, roles=[r.id for r in roles], nick=nick, dms_closed=dms_closed, joined_at=self.now()
-        )
+        member = Member(user=user, roles=[r.id for r in roles], nick=nick, dms_closed=dms_closed, joined_at=self.now())
         self.guild.members[user.id] = member
         return member
 
@@ -923,9 +916,7 @@ class World:
         perms = self.base_permissions(member)
         if perms & Permission.ADMINISTRATOR or member.id == self.guild.owner_id:
             return ALL_PERMISSIONS
-        source = (
-            self.guild.channels.get(channel.parent_id) if channel.is_thread and channel.parent_id else channel
-        )
+        source = self.guild.channels.get(channel.parent_id) if channel.is_thread and channel.parent_id else channel
         overwrites = (source or channel).overwrites
         everyone = overwrites.get(self.guild.id)
         if everyone:
@@ -1116,9 +1107,7 @@ class World:
         """Global commands (guild_id None) or one guild's commands."""
         return [c for c in self.commands.values() if c.guild_id == guild_id]
 
-    def overwrite_commands(
-        self, guild_id: int | None, definitions: list[dict[str, Any]]
-    ) -> list[ApplicationCommand]:
+    def overwrite_commands(self, guild_id: int | None, definitions: list[dict[str, Any]]) -> list[ApplicationCommand]:
         """Bulk overwrite: keep ids for commands that keep their name and type, drop the rest."""
         existing = {(c.name, c.type): c for c in self.commands_for(guild_id)}
         kept: list[ApplicationCommand] = []
@@ -1139,9 +1128,7 @@ class World:
             del self.commands[stale.id]
         return kept
 
-    def upsert_command(
-        self, guild_id: int | None, definition: dict[str, Any]
-    ) -> tuple[ApplicationCommand, bool]:
+    def upsert_command(self, guild_id: int | None, definition: dict[str, Any]) -> tuple[ApplicationCommand, bool]:
         """Create or replace one command by name and type; True when it is new."""
         key = (definition["name"], int(definition.get("type") or 1))
         old = next((c for c in self.commands_for(guild_id) if (c.name, c.type) == key), None)

@@ -53,9 +53,7 @@ async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     async with Sandbox(**options) as started:
         yield started
     assert not started.spec_violations, f"requests broke Discord's spec: {started.spec_violations}"
-    assert not started.unknown_routes, (
-        f"requests to routes the sandbox does not serve: {started.unknown_routes}"
-    )
+    assert not started.unknown_routes, f"requests to routes the sandbox does not serve: {started.unknown_routes}"
     schemas = response_schemas()
     if schemas is not None:
         problems = [p for record in started.request_log for p in schemas.problems(record)]
@@ -121,9 +119,7 @@ class ResponseSchemas:
             return [f"{where}: the spec has no JSON body for this status"]
         route = record.route.replace("~", "~0").replace("/", "~1")
         pointer = f"urn:discord-spec#/paths/{route}/{record.method.lower()}/responses/{record.status}"
-        validator = _ResponseValidator(
-            {"$ref": pointer + "/content/application~1json/schema"}, registry=self._registry
-        )
+        validator = _ResponseValidator({"$ref": pointer + "/content/application~1json/schema"}, registry=self._registry)
         return [f"{where}: {_deepest(e)}" for e in validator.iter_errors(record.response)]
 
     def dispatch_problems(self, event: str, data: Any) -> list[str]:
@@ -174,9 +170,7 @@ async def running(client: discord.Client, sandbox: Sandbox) -> AsyncIterator[dis
     task = asyncio.create_task(client.start(sandbox.world.bot_token))
     try:
         ready = asyncio.create_task(_ready(client, sandbox))
-        done, _ = await asyncio.wait(
-            {task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, _ = await asyncio.wait({task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
             if task in done:

@@ -16,13 +16,25 @@ from bot.media import conversion as audio
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_wav(
-    path: Path, seconds: float = 3.0, rate: int = 44100, channels: int = 1, gain_db: int = -30
-) -> Path:
+def make_wav(path: Path, seconds: float = 3.0, rate: int = 44100, channels: int = 1, gain_db: int = -30) -> Path:
     """A quiet sine tone made with sox."""
     subprocess.run(
-        ["sox", "-D", "-n", "-r", str(rate), "-c", str(channels), str(path),
-         "synth", str(seconds), "sine", "330", "gain", str(gain_db)],
+        [
+            "sox",
+            "-D",
+            "-n",
+            "-r",
+            str(rate),
+            "-c",
+            str(channels),
+            str(path),
+            "synth",
+            str(seconds),
+            "sine",
+            "330",
+            "gain",
+            str(gain_db),
+        ],
         check=True,
     )
     return path
@@ -32,7 +44,9 @@ def integrated_loudness(path: Path) -> float:
     """EBU R128 integrated loudness (LUFS) as measured by ffmpeg's ebur128 filter."""
     result = subprocess.run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     summary = result.stderr.rsplit("Summary:", 1)[1]
     match = re.search(r"I:\s+(-?\d+(?:\.\d+)?) LUFS", summary)
@@ -88,8 +102,19 @@ def test_ogg_opus_with_long_frames_is_not_ready_for_discord(tmp_path: Path) -> N
     source = make_wav(tmp_path / "tone.wav", seconds=1.0)
     long_frames = tmp_path / "long.ogg"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(source), "-c:a", "libopus",
-         "-frame_duration", "60", str(long_frames)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(source),
+            "-c:a",
+            "libopus",
+            "-frame_duration",
+            "60",
+            str(long_frames),
+        ],
         check=True,
     )
     assert audio.is_ogg_opus_48k(long_frames)
@@ -107,8 +132,17 @@ def test_the_shipped_bell_is_small_soft_and_ready() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["http://example.org/a.wav", "https://example.org/a.wav", "concat:a.wav|b.wav", "pipe:0", "-",
-     "file:/etc/passwd", "data:audio/wav;base64,AAAA", "tcp://127.0.0.1:9", ""],
+    [
+        "http://example.org/a.wav",
+        "https://example.org/a.wav",
+        "concat:a.wav|b.wav",
+        "pipe:0",
+        "-",
+        "file:/etc/passwd",
+        "data:audio/wav;base64,AAAA",
+        "tcp://127.0.0.1:9",
+        "",
+    ],
 )
 def test_urls_and_protocols_are_refused_before_ffmpeg_runs(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -200,19 +200,19 @@ def test_token_value_is_never_repeated_in_the_message(tmp_path: Path) -> None:
 
 
 def test_several_errors_are_reported_at_once(tmp_path: Path) -> None:
-    text = render({
-        "sessions.grace_minutes": "90",
-        "guild.id": '"abc"',
-        "links.community": '"http://community.test"',
-        "sessions.horizon_days": "1",
-        "roles.teacher": REMOVE,
-    })
+    text = render(
+        {
+            "sessions.grace_minutes": "90",
+            "guild.id": '"abc"',
+            "links.community": '"http://community.test"',
+            "sessions.horizon_days": "1",
+            "roles.teacher": REMOVE,
+        }
+    )
     with pytest.raises(ConfigErrors) as caught:
         load_config(write(tmp_path, text))
     keys = {error.key for error in caught.value.errors}
-    assert keys == {
-        "sessions.grace_minutes", "guild.id", "links.community", "sessions.horizon_days", "roles.teacher"
-    }
+    assert keys == {"sessions.grace_minutes", "guild.id", "links.community", "sessions.horizon_days", "roles.teacher"}
     assert "5 problem(s)" in str(caught.value)
 
 
@@ -228,11 +228,18 @@ def test_unknown_section_is_named(tmp_path: Path) -> None:
 
 
 def test_discord_ids_may_be_pasted_in_quotes(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, render({
-        "guild.id": '"100000000000000001"',
-        "channels.sessions": '["100000000000000005", 100000000000000006]',
-        "channels.default_session": '"100000000000000006"',
-    })))
+    config = load_config(
+        write(
+            tmp_path,
+            render(
+                {
+                    "guild.id": '"100000000000000001"',
+                    "channels.sessions": '["100000000000000005", 100000000000000006]',
+                    "channels.default_session": '"100000000000000006"',
+                }
+            ),
+        )
+    )
     assert config.guild.id == 100000000000000001
     assert config.channels.sessions == [100000000000000005, 100000000000000006]
     assert config.channels.default_session == 100000000000000006

@@ -332,9 +332,7 @@ async def test_start_up_triage_after_an_outage(db_path: Path, clock: Clock) -> N
     async with Database.open(db_path, clock=clock) as db:
         ledger = Ledger(db)
         soon = await _occurrence(db)
-        started = await db.add_one_off(
-            start=NOW - timedelta(minutes=10), duration_minutes=45, channel_id=1, title="y"
-        )
+        started = await db.add_one_off(start=NOW - timedelta(minutes=10), duration_minutes=45, channel_id=1, title="y")
         begun = started.id
         future, missed, stale, too_late = (
             _key(soon, 1, "reminder:15"),

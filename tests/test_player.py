@@ -23,18 +23,9 @@ import discord
 import pytest
 
 from bot.adapters import player as player_module
-from bot.adapters.player import (
-    GENTLE_STOP_PACKETS,
-    ApprovedAudio,
-    OggError,
-    OggOpusPassthrough,
-    Player,
-    ogg_crc,
-    ogg_packets,
-    open_approved,
-    parse_ogg_opus,
-)
+from bot.adapters.player import GENTLE_STOP_PACKETS, OggOpusPassthrough, Player
 from bot.errors import ConflictError, RecordingError
+from bot.media.opus import ApprovedAudio, OggError, ogg_crc, ogg_packets, open_approved, parse_ogg_opus
 from bot.media.recordings import RecordingCatalog, add_recording, load_recordings
 from bot.model import Recording
 from loopback import Sandbox

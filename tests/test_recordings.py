@@ -92,8 +92,13 @@ BROKEN = [
     (
         {"sha256": "0" * 64},
         "bell",
-        ["has changed since it was approved", "should start 000000000000", f"now starts {BELL_SHA[:12]}",
-         "python -m bot recordings add", "Restore the approved file"],
+        [
+            "has changed since it was approved",
+            "should start 000000000000",
+            f"now starts {BELL_SHA[:12]}",
+            "python -m bot recordings add",
+            "Restore the approved file",
+        ],
     ),
     ({"id": None}, "entry #1 (line 2)", ["id is missing"]),
 ]
@@ -116,16 +121,21 @@ def test_broken_entry_is_refused_with_its_reason(
 
 def test_good_entries_still_load_beside_a_bad_one(folder: Path) -> None:
     shutil.copyfile(BELL, folder / "audio" / "bowl.ogg")
-    path = write_list(folder, [
-        entry(),
-        entry(id="broken", kind="music"),
-        entry(id="bowl", file="audio/bowl.ogg"),
-    ])
+    path = write_list(
+        folder,
+        [
+            entry(),
+            entry(id="broken", kind="music"),
+            entry(id="bowl", file="audio/bowl.ogg"),
+        ],
+    )
     catalog = load_recordings(path)
     assert catalog.ids() == ["bell", "bowl"]
     assert only_refusal(catalog).entry == "broken"
     assert [getattr(r, "id", None) or getattr(r, "entry", None) for r in catalog.results] == [
-        "bell", "broken", "bowl",
+        "bell",
+        "broken",
+        "bowl",
     ]
 
 
@@ -157,9 +167,16 @@ def test_an_entry_that_is_not_a_set_of_fields_is_named_by_position(folder: Path)
 def test_a_file_that_is_not_ogg_opus_is_refused_even_with_the_right_hash(folder: Path) -> None:
     wav = folder / "audio" / "tone.wav"
     wav.write_bytes(b"RIFF" + bytes(100))
-    refusal = only_refusal(load_recordings(write_list(folder, [
-        entry(file="audio/tone.wav", sha256=audio.sha256_file(wav)),
-    ])))
+    refusal = only_refusal(
+        load_recordings(
+            write_list(
+                folder,
+                [
+                    entry(file="audio/tone.wav", sha256=audio.sha256_file(wav)),
+                ],
+            )
+        )
+    )
     assert "is not Ogg/Opus audio" in refusal.problem
     assert "recordings add" in refusal.problem
 
@@ -300,11 +317,14 @@ def test_slugify(title: str, slug: str) -> None:
 
 
 def test_add_appends_below_existing_entries_and_keeps_comments(folder: Path) -> None:
-    path = write_list(folder, text=(
-        "# Our list\nrecordings:\n  # the bell\n  - id: bell\n    title: Bell\n    source: X\n"
-        f"    kind: bell\n    language: zxx\n    duration_seconds: 6.0\n    file: audio/bell.ogg\n"
-        f"    sha256: {BELL_SHA}\n"
-    ))
+    path = write_list(
+        folder,
+        text=(
+            "# Our list\nrecordings:\n  # the bell\n  - id: bell\n    title: Bell\n    source: X\n"
+            f"    kind: bell\n    language: zxx\n    duration_seconds: 6.0\n    file: audio/bell.ogg\n"
+            f"    sha256: {BELL_SHA}\n"
+        ),
+    )
     source = folder / "incoming.ogg"
     shutil.copyfile(BELL, source)
     result = add_recording(source, recordings_path=path, title="Second Bell", kind="bell", source="Y")

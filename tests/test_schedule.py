@@ -137,9 +137,7 @@ def test_aware_datetimes_are_refused_as_wall_clock_readings() -> None:
         ("tue,THU@12:00", {1, 3}, time(12, 0)),
     ],
 )
-def test_parse_weekly_accepts_short_and_full_names_in_any_case(
-    text: str, weekdays: set[int], at: time
-) -> None:
+def test_parse_weekly_accepts_short_and_full_names_in_any_case(text: str, weekdays: set[int], at: time) -> None:
     assert parse_weekly(text) == (frozenset(weekdays), at)
 
 
@@ -263,9 +261,7 @@ def test_rrule_and_dtstart_for_ics_export() -> None:
     # 2026-12-31 23:59:59 PST is 2027-01-01 07:59:59Z
     assert rule.to_rrule() == "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE;UNTIL=20270101T075959Z;WKST=MO"
     assert rule.dtstart_local() == wall(2026, 3, 2, 18, 30)
-    summer_end = WeeklyRule(
-        frozenset({6}), time(9), date(2026, 5, 3), interval_weeks=3, until=date(2026, 8, 2)
-    )
+    summer_end = WeeklyRule(frozenset({6}), time(9), date(2026, 5, 3), interval_weeks=3, until=date(2026, 8, 2))
     assert summer_end.to_rrule() == "FREQ=WEEKLY;INTERVAL=3;BYDAY=SU;UNTIL=20260803T065959Z;WKST=MO"
     assert summer_end.dtstart_local() == wall(2026, 5, 3, 9)
 
@@ -310,9 +306,7 @@ def weekly_rules(draw: st.DrawFn) -> WeeklyRule:
     starts_on = draw(start_dates)
     interval = draw(st.integers(1, 4))
     # An end at least interval weeks after the start always contains one session.
-    until = draw(
-        st.none() | st.integers(7 * interval, 3 * 365).map(lambda days: starts_on + timedelta(days=days))
-    )
+    until = draw(st.none() | st.integers(7 * interval, 3 * 365).map(lambda days: starts_on + timedelta(days=days)))
     return WeeklyRule(weekdays, draw(wall_times), starts_on, interval, until)
 
 
@@ -389,6 +383,4 @@ def test_pacific_wall_to_utc_matches_zoneinfo_fold_zero(local_wall: datetime) ->
     # instance in overlaps, which is what RFC 5545 3.3.5 asks for.
     assert pacific_wall_to_utc(local_wall) == local_wall.replace(tzinfo=LOS_ANGELES, fold=0).astimezone(UTC)
     shown = utc_to_pacific(pacific_wall_to_utc(local_wall)).replace(tzinfo=None)
-    assert shown == local_wall or (
-        is_spring_forward_gap(local_wall) and shown == local_wall + timedelta(hours=1)
-    )
+    assert shown == local_wall or (is_spring_forward_gap(local_wall) and shown == local_wall + timedelta(hours=1))

@@ -71,9 +71,7 @@ async def test_extending_again_adds_only_new_sessions_and_keeps_changes(db: Data
     series_id = await monday_wednesday(db)
     horizon = Horizon(db, dt.timedelta(days=14), clock)
     await horizon.extend()
-    first, second, *_ = await db.list_occurrences(
-        clock.now, clock.now + dt.timedelta(days=14), series_id=series_id
-    )
+    first, second, *_ = await db.list_occurrences(clock.now, clock.now + dt.timedelta(days=14), series_id=series_id)
     await db.cancel_occurrence(first.id)
     moved_to = second.start_utc + dt.timedelta(hours=1)
     await db.move_occurrence(second.id, moved_to)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.adapters.player import open_approved
 from bot.errors import RecordingError
 from bot.media import welcome_audio
+from bot.media.opus import open_approved
 from bot.media.recordings import add_recording, load_recordings
 from bot.media.welcome_audio import SOURCE, ensure_welcome_reading
 from bot.texts import OFFICIAL_WELCOME_WORDS
@@ -75,7 +75,10 @@ def test_two_callers_at_once_synthesise_once_and_a_rerun_adds_nothing(recordings
     assert [entry["id"] for entry in entries(recordings)] == ["bell", "welcome-reading-en"]
     verified = subprocess.run(
         [sys.executable, "-m", "bot", "recordings", "verify", "--recordings", str(recordings)],
-        capture_output=True, text=True, cwd=REPO_ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "OK       welcome-reading-en" in verified.stdout
@@ -90,8 +93,12 @@ def test_two_callers_at_once_synthesise_once_and_a_rerun_adds_nothing(recordings
 def test_an_approved_reading_in_the_language_is_used_as_it_is(recordings: Path, syntheses: list[str]) -> None:
     add_recording(
         REPO_ROOT / "audio" / "bell.ogg",  # stands in for a teacher's reading; it is already Ogg/Opus
-        recordings_path=recordings, title="Bienvenida", kind="welcome-reading", source="A teacher",
-        language="es", recording_id="bienvenida",
+        recordings_path=recordings,
+        title="Bienvenida",
+        kind="welcome-reading",
+        source="A teacher",
+        language="es",
+        recording_id="bienvenida",
     )
     reading = ensure_welcome_reading(recordings, OFFICIAL_WELCOME_WORDS, language="es")
     assert reading.id == "bienvenida" and syntheses == []

@@ -9,21 +9,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Callable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import texts
 from bot.adapters.delivery import DiscordAnnouncer, DiscordMessenger
 from bot.adapters.endpoints import DiscordEndpoints
+from bot.adapters.error_reply import reply_to_error
 from bot.adapters.pacing import pace_requests
 from bot.adapters.room import DiscordRoom
 from bot.config import Config
 from bot.core import Core, utc_now
-from bot.errors import PracticeCirclesError
 from bot.media.recordings import RecordingCatalog
 from bot.storage import Database
 from bot.timers import Timers
@@ -54,32 +52,6 @@ class PracticeCirclesTree(app_commands.CommandTree["PracticeCirclesBot"]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Turn domain errors into kind ephemeral replies; log anything else with a reference id."""
         await reply_to_error(interaction, error)
-
-
-async def reply_to_error(interaction: discord.Interaction, error: Exception) -> None:
-    """Answer an interaction that failed: the domain message, or an apology with a reference id."""
-    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if isinstance(cause, PracticeCirclesError):
-        message = cause.message
-    elif isinstance(cause, app_commands.CheckFailure):
-        message = texts.NOT_ALLOWED
-    elif isinstance(cause, app_commands.TransformerError):
-        # A channel, member or role Discord sent that this server's cache lacks (another server's, or
-        # one just removed): a choice to make again, not a bug.
-        option = next((name for name, value in interaction.namespace if value is cause.value), "?")
-        what = texts.OPTION_KINDS.get(cause.type.name, "value")
-        message = texts.UNUSABLE_OPTION.format(what=what, option=option)
-    else:
-        reference = secrets.token_hex(4)
-        log.error("unexpected error %s in interaction %s", reference, interaction.id, exc_info=cause)
-        message = texts.UNEXPECTED_ERROR.format(reference=reference)
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not deliver the error reply for interaction %s", interaction.id)
 
 
 class PracticeCirclesBot(commands.Bot):
@@ -146,3 +118,13 @@ class PracticeCirclesBot(commands.Bot):
         """Stop the timers, then disconnect."""
         self.core.stop()
         await super().close()
+
+
+async def run_until_stopped(bot: PracticeCirclesBot, token: str) -> bool:
+    """Connect to Discord and run until stopped; False if Discord refused the token."""
+    async with bot:
+        try:
+            await bot.start(token)
+        except discord.LoginFailure:
+            return False
+    return True

@@ -1,15 +1,11 @@
-"""Small helpers every Discord-facing module shares: who is acting, and which bot received it."""
+"""Small helpers every Discord-facing module shares: who is acting, and the core an interaction reaches."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 
+from bot.core import Core
 from bot.model import Actor
-
-if TYPE_CHECKING:
-    from bot.adapters.bot import PracticeCirclesBot
 
 
 def member_actor(member: discord.Member) -> Actor:
@@ -23,11 +19,9 @@ def actor_of(interaction: discord.Interaction) -> Actor:
     return member_actor(user) if isinstance(user, discord.Member) else Actor.of(user.id)
 
 
-def bot_of(interaction: discord.Interaction) -> PracticeCirclesBot:
-    """The Practice Circles bot an interaction arrived at."""
-    from bot.adapters.bot import PracticeCirclesBot
-
-    bot = interaction.client
-    if not isinstance(bot, PracticeCirclesBot):
+def core_of(interaction: discord.Interaction) -> Core:
+    """The core of the Practice Circles bot an interaction arrived at."""
+    core = getattr(interaction.client, "core", None)
+    if not isinstance(core, Core):
         raise TypeError("this command runs only in the Practice Circles bot")
-    return bot
+    return core

@@ -38,7 +38,6 @@ NO_MENTIONS = discord.AllowedMentions.none()
 _QUIET_REASON = "Practice Circles: the chat rests while the bot leads"
 
 
-
 class DiscordRoom:
     """The runner's Room over a discord.py client."""
 

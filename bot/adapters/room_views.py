@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import texts
+from bot.adapters.error_reply import reply_to_error
 from bot.adapters.interactions import actor_of
 from bot.model import Recording
 from bot.validation import display_safe
@@ -20,10 +21,7 @@ if TYPE_CHECKING:
     from bot.adapters.bot import PracticeCirclesBot
 
 
-
 async def _answer(interaction: discord.Interaction[PracticeCirclesBot], action: Any) -> None:
-    from bot.adapters.bot import reply_to_error
-
     try:
         message = await action
     except Exception as error:

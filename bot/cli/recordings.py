@@ -45,8 +45,11 @@ def register(subparsers: Any) -> None:
     add.add_argument("--kind", required=True, help=f"one of: {', '.join(KINDS)}")
     add.add_argument("--source", default="unspecified", help="the teacher or where the recording comes from")
     add.add_argument("--language", default="en", help="language code such as en, es, pt-BR (default en)")
-    add.add_argument("--id", dest="recording_id", help="short id of lowercase letters, digits and hyphens "
-                     "(default: made from the title)")
+    add.add_argument(
+        "--id",
+        dest="recording_id",
+        help="short id of lowercase letters, digits and hyphens (default: made from the title)",
+    )
     add.add_argument("--source-url", help="https:// link to where the recording is published")
     _list_option(add)
     add.add_argument("--audio-dir", help="folder for the converted file (default: audio/ beside the list)")
@@ -70,7 +73,9 @@ def register(subparsers: Any) -> None:
 def _list_option(parser: argparse.ArgumentParser) -> None:
     """The --recordings option every subcommand shares."""
     parser.add_argument(
-        "--recordings", default=DEFAULT_LIST, metavar="PATH",
+        "--recordings",
+        default=DEFAULT_LIST,
+        metavar="PATH",
         help=f"the approved-recordings list (default: {DEFAULT_LIST} in the current folder)",
     )
 
@@ -96,11 +101,14 @@ def _add(args: argparse.Namespace) -> int:
     )
     recording = result.recording
     how = (
-        "converted to Ogg/Opus 48 kHz with even loudness" if result.converted
+        "converted to Ogg/Opus 48 kHz with even loudness"
+        if result.converted
         else "copied as it is: it was already Ogg/Opus"
     )
-    print(f"added {recording.id!r} to {args.recordings}: {recording.title} "
-          f"({recording.kind}, {recording.language}, {_minutes(recording.duration_seconds)})")
+    print(
+        f"added {recording.id!r} to {args.recordings}: {recording.title} "
+        f"({recording.kind}, {recording.language}, {_minutes(recording.duration_seconds)})"
+    )
     print(f"  file:   {recording.file} ({how})")
     print(f"  sha256: {recording.sha256}")
     if recording.source == "unspecified":
@@ -139,9 +147,13 @@ def _list(args: argparse.Namespace) -> int:
     if not catalog.recordings:
         print(f"no approved recordings in {args.recordings}")
     for recording in catalog.recordings:
-        print(f"{recording.id:<24} {recording.kind:<15} {recording.language:<6} "
-              f"{_minutes(recording.duration_seconds):>6}  {recording.title} — {recording.source}")
+        print(
+            f"{recording.id:<24} {recording.kind:<15} {recording.language:<6} "
+            f"{_minutes(recording.duration_seconds):>6}  {recording.title} — {recording.source}"
+        )
     if catalog.refused:
-        print(f"{len(catalog.refused)} entr{'y is' if len(catalog.refused) == 1 else 'ies are'} refused; "
-              f"run `python -m bot recordings verify --recordings {args.recordings}` to see why")
+        print(
+            f"{len(catalog.refused)} entr{'y is' if len(catalog.refused) == 1 else 'ies are'} refused; "
+            f"run `python -m bot recordings verify --recordings {args.recordings}` to see why"
+        )
     return 0

@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import discord
-
-from bot.adapters.bot import PracticeCirclesBot
+from bot.adapters.bot import PracticeCirclesBot, run_until_stopped
 from bot.adapters.endpoints import DiscordEndpoints
 from bot.config import TOKEN_FILE_VARIABLE, TOKEN_VARIABLE, load_config, load_token
 from bot.errors import ConfigError
@@ -50,12 +48,12 @@ async def run_bot(config_path: Path, environ: Mapping[str, str] | None = None) -
         log.warning("approved recordings: %s (it will not be offered)", refused)
     async with Database.open(config.storage.database) as db:
         bot = PracticeCirclesBot(config, db, catalog, endpoints=endpoints)
-        async with bot:
-            try:
-                await bot.start(token.reveal())
-            except discord.LoginFailure:
-                variable = TOKEN_FILE_VARIABLE if env.get(TOKEN_FILE_VARIABLE, "").strip() else TOKEN_VARIABLE
-                raise ConfigError(variable, (
+        if not await run_until_stopped(bot, token.reveal()):
+            variable = TOKEN_FILE_VARIABLE if env.get(TOKEN_FILE_VARIABLE, "").strip() else TOKEN_VARIABLE
+            raise ConfigError(
+                variable,
+                (
                     "Discord refused this token: it was reset, or not copied whole. Copy the current token "
                     "from the Discord Developer Portal (Bot page, Reset Token) and set it again"
-                )) from None
+                ),
+            )

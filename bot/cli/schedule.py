@@ -55,9 +55,7 @@ def register(subparsers: Any) -> None:
     # Values are read as text and checked by bot.schedule.rules, so every mistake gets the same kind of
     # explanation (argparse's own "invalid int value" says less).
     preview.add_argument("--weekly", metavar="DAYS@HH:MM", help="weekdays and a time, e.g. MON,WED@18:30")
-    preview.add_argument(
-        "--once", metavar="'YYYY-MM-DD HH:MM'", help="a single session, e.g. '2026-03-08 02:30'"
-    )
+    preview.add_argument("--once", metavar="'YYYY-MM-DD HH:MM'", help="a single session, e.g. '2026-03-08 02:30'")
     preview.add_argument(
         "--from",
         dest="from_date",
@@ -162,17 +160,13 @@ def _format_table(heading: str, instants: list[datetime], walls: list[datetime])
     pacific_width = max(len("Pacific"), *(len(text) for text in pacific_texts))
     lines = [heading, "", f"{'#':>{number_width}}  {'Pacific':<{pacific_width}}  UTC"]
     notes = []
-    for number, (instant, pacific_text, wall) in enumerate(
-        zip(instants, pacific_texts, walls, strict=True), 1
-    ):
+    for number, (instant, pacific_text, wall) in enumerate(zip(instants, pacific_texts, walls, strict=True), 1):
         note = dst_note(wall)
         marker = ""
         if note is not None:
             notes.append(f"{number}: {note}")
             marker = "  *"
-        lines.append(
-            f"{number:>{number_width}}  {pacific_text:<{pacific_width}}  {utc_isoformat(instant)}{marker}"
-        )
+        lines.append(f"{number:>{number_width}}  {pacific_text:<{pacific_width}}  {utc_isoformat(instant)}{marker}")
     if notes:
         lines.append("")
         lines.append("* Daylight saving:")

@@ -118,9 +118,7 @@ class ReminderScheduler:
         for occurrence in upcoming:
             armed += self.schedule(occurrence, include_overdue=True)
             overdue += sum(
-                1
-                for offset in self.allowed_offsets
-                if occurrence.start_utc - dt.timedelta(minutes=offset) <= now
+                1 for offset in self.allowed_offsets if occurrence.start_utc - dt.timedelta(minutes=offset) <= now
             )
         await self.dispatcher.schedule_next_sweep()
         report = RebuildReport(

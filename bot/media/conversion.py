@@ -52,11 +52,14 @@ def local_file(path: str | os.PathLike[str]) -> Path:
     """Return the absolute path of an existing regular local file; refuse URLs, '-' and protocols."""
     text = os.fspath(path)
     if not text or text == "-" or _PROTOCOL_PREFIX.match(text):
-        raise RecordingError(text, (
-            "only a file on this computer can be used, given as a plain path such as "
-            "'recordings/breathing.wav' (not a web address, '-' or a 'name:' prefix). "
-            "Download the file first if it is online."
-        ))
+        raise RecordingError(
+            text,
+            (
+                "only a file on this computer can be used, given as a plain path such as "
+                "'recordings/breathing.wav' (not a web address, '-' or a 'name:' prefix). "
+                "Download the file first if it is online."
+            ),
+        )
     resolved = Path(text).expanduser().absolute()
     if not resolved.exists():
         raise RecordingError(text, f"there is no file at {resolved}")
@@ -74,9 +77,7 @@ def _ffmpeg_url(path: Path) -> str:
 def _run(argv: list[str], what: str, name: str, timeout: int) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg/ffprobe with a fixed argument list; turn failures into a RecordingError."""
     try:
-        result = subprocess.run(
-            argv, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False
-        )
+        result = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False)
     except FileNotFoundError:
         raise RecordingError(name, f"{argv[0]} is not installed; run scripts/setup to install it") from None
     except subprocess.TimeoutExpired:
@@ -93,12 +94,23 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     source = local_file(path)
     result = _run(
         [
-            "ffprobe", "-v", "error",
-            "-protocol_whitelist", "file", "-format_whitelist", INPUT_FORMATS,
-            "-print_format", "json", "-show_format", "-show_streams", "-select_streams", "a:0",
+            "ffprobe",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file",
+            "-format_whitelist",
+            INPUT_FORMATS,
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            "-select_streams",
+            "a:0",
             _ffmpeg_url(source),
         ],
-        "reading it as audio (wav, mp3, m4a, flac, ogg, webm, aiff or aac)", source.name,
+        "reading it as audio (wav, mp3, m4a, flac, ogg, webm, aiff or aac)",
+        source.name,
         PROBE_TIMEOUT_SECONDS,
     )
     try:
@@ -145,13 +157,26 @@ def frame_seconds(path: str | os.PathLike[str]) -> set[float]:
     source = local_file(path)
     result = _run(
         [
-            "ffprobe", "-v", "error",
-            "-protocol_whitelist", "file", "-format_whitelist", INPUT_FORMATS,
-            "-select_streams", "a:0", "-read_intervals", f"%+#{_FRAME_SAMPLE_PACKETS}",
-            "-show_entries", "packet=duration_time", "-print_format", "json",
+            "ffprobe",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file",
+            "-format_whitelist",
+            INPUT_FORMATS,
+            "-select_streams",
+            "a:0",
+            "-read_intervals",
+            f"%+#{_FRAME_SAMPLE_PACKETS}",
+            "-show_entries",
+            "packet=duration_time",
+            "-print_format",
+            "json",
             _ffmpeg_url(source),
         ],
-        "reading the file's packets with ffprobe", source.name, PROBE_TIMEOUT_SECONDS,
+        "reading the file's packets with ffprobe",
+        source.name,
+        PROBE_TIMEOUT_SECONDS,
     )
     packets = json.loads(result.stdout).get("packets") or []
     if 1 < len(packets) < _FRAME_SAMPLE_PACKETS:
@@ -203,28 +228,66 @@ def convert_to_ogg_opus(src: str | os.PathLike[str], dst: str | os.PathLike[str]
     try:
         _run(
             [
-                "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-                "-protocol_whitelist", "file", "-format_whitelist", INPUT_FORMATS,
-                "-i", _ffmpeg_url(source),
-                "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-                "-af", LOUDNORM, "-ar", str(OPUS_SAMPLE_RATE), "-ac", str(channels),
-                "-c:a", "libopus", "-b:a", bitrate, "-application", "audio",
+                "ffmpeg",
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-protocol_whitelist",
+                "file",
+                "-format_whitelist",
+                INPUT_FORMATS,
+                "-i",
+                _ffmpeg_url(source),
+                "-map",
+                "0:a:0",
+                "-vn",
+                "-sn",
+                "-dn",
+                "-map_metadata",
+                "-1",
+                "-map_chapters",
+                "-1",
+                "-af",
+                LOUDNORM,
+                "-ar",
+                str(OPUS_SAMPLE_RATE),
+                "-ac",
+                str(channels),
+                "-c:a",
+                "libopus",
+                "-b:a",
+                bitrate,
+                "-application",
+                "audio",
                 # discord.py sends one Ogg packet per 20 ms tick, so frames must be exactly 20 ms.
-                "-frame_duration", "20",
+                "-frame_duration",
+                "20",
                 # Bit-exact output (fixed stream serial, no encoder tag) makes conversions repeatable.
-                "-fflags", "+bitexact", "-flags:a", "+bitexact",
-                "-f", "ogg", "-y", _ffmpeg_url(temp),
+                "-fflags",
+                "+bitexact",
+                "-flags:a",
+                "+bitexact",
+                "-f",
+                "ogg",
+                "-y",
+                _ffmpeg_url(temp),
             ],
-            "converting with ffmpeg", source.name, CONVERT_TIMEOUT_SECONDS,
+            "converting with ffmpeg",
+            source.name,
+            CONVERT_TIMEOUT_SECONDS,
         )
         converted = probe(temp)
         if (converted.container, converted.codec, converted.sample_rate) != ("ogg", "opus", OPUS_SAMPLE_RATE):
             raise RecordingError(source.name, "ffmpeg did not produce Ogg/Opus 48 kHz audio")
         if abs(converted.duration_seconds - original.duration_seconds) > 0.5:
-            raise RecordingError(source.name, (
-                f"the converted audio lasts {converted.duration_seconds:.1f} s but the original lasts "
-                f"{original.duration_seconds:.1f} s; the original may be damaged"
-            ))
+            raise RecordingError(
+                source.name,
+                (
+                    f"the converted audio lasts {converted.duration_seconds:.1f} s but the original lasts "
+                    f"{original.duration_seconds:.1f} s; the original may be damaged"
+                ),
+            )
         with temp.open("rb") as written:
             os.fsync(written.fileno())
         # mkstemp makes the file private; a recording is not a secret and others may need to read it.

@@ -99,8 +99,7 @@ def _title(value: Any) -> str:
     """A title short enough for a Discord menu."""
     text = _text(value)
     if len(text) > TITLE_MAX_CHARS:
-        raise _fail(f"must be at most {TITLE_MAX_CHARS} characters (Discord menus cut longer ones), "
-                    f"got {len(text)}")
+        raise _fail(f"must be at most {TITLE_MAX_CHARS} characters (Discord menus cut longer ones), got {len(text)}")
     return text
 
 
@@ -175,8 +174,11 @@ def _entry_problems(error: ValidationError) -> list[str]:
             problems.append(f"{name} is missing")
         elif item["type"] == "extra_forbidden":
             close = difflib.get_close_matches(name, list(RecordingEntry.model_fields), n=1)
-            hint = f" — did you mean {close[0]!r}?" if close else (
-                f"; the fields are {', '.join(RecordingEntry.model_fields)}")
+            hint = (
+                f" — did you mean {close[0]!r}?"
+                if close
+                else (f"; the fields are {', '.join(RecordingEntry.model_fields)}")
+            )
             problems.append(f"has an unknown field {name!r}{hint}")
         else:
             problems.append(f"{name} is not valid: {item['msg']}")
@@ -213,9 +215,7 @@ class RecordingCatalog:
                 return recording
         for error in self.refused:
             if error.entry == recording_id:
-                raise NotFoundError(
-                    f"the recording {recording_id!r} is listed but was refused: {error.problem}"
-                )
+                raise NotFoundError(f"the recording {recording_id!r} is listed but was refused: {error.problem}")
         approved = ", ".join(self.ids()) or "none yet"
         raise NotFoundError(f"there is no approved recording {recording_id!r}; approved ids: {approved}")
 
@@ -249,10 +249,13 @@ def load_recordings(path: str | os.PathLike[str]) -> RecordingCatalog:
     path = Path(path).absolute()
     text = _read(path)
     if text is None:
-        raise RecordingError("", (
-            f"there is no approved-recordings list at {path}; create it by adding a recording with "
-            f"`{ADD_COMMAND} FILE --title ... --kind ...`, or set [recordings] file in config.toml"
-        ))
+        raise RecordingError(
+            "",
+            (
+                f"there is no approved-recordings list at {path}; create it by adding a recording with "
+                f"`{ADD_COMMAND} FILE --title ... --kind ...`, or set [recordings] file in config.toml"
+            ),
+        )
     return _check_entries(path, _parse(text, path.name))
 
 
@@ -282,10 +285,13 @@ def _parse(text: str, name: str) -> list[_RawEntry]:
             mark = error.problem_mark or error.context_mark
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
             problem = error.problem or error.context or "unreadable"
-            raise RecordingError("", (
-                f"{name} is not valid YAML: {where}{problem} (check indentation, and put text "
-                "containing ': ' or '#' in quotes)"
-            )) from None
+            raise RecordingError(
+                "",
+                (
+                    f"{name} is not valid YAML: {where}{problem} (check indentation, and put text "
+                    "containing ': ' or '#' in quotes)"
+                ),
+            ) from None
         except yaml.YAMLError as error:
             raise RecordingError("", f"{name} is not valid YAML: {error}") from None
         shape = f"{name} must start with 'recordings:' followed by a list of entries"
@@ -298,10 +304,13 @@ def _parse(text: str, name: str) -> list[_RawEntry]:
         for key_node, value_node in root.value:
             if key_node.value != "recordings" or entries_node is not None:
                 mark = key_node.start_mark
-                raise RecordingError("", (
-                    f"{shape}, and nothing else at the top level; found {key_node.value!r} "
-                    f"(line {mark.line + 1}, column {mark.column + 1})"
-                ))
+                raise RecordingError(
+                    "",
+                    (
+                        f"{shape}, and nothing else at the top level; found {key_node.value!r} "
+                        f"(line {mark.line + 1}, column {mark.column + 1})"
+                    ),
+                )
             entries_node = value_node
         if entries_node is None:
             raise RecordingError("", f"{shape} (line 1, column 1)")
@@ -309,9 +318,9 @@ def _parse(text: str, name: str) -> list[_RawEntry]:
             return []
         if not isinstance(entries_node, yaml.SequenceNode):
             mark = entries_node.start_mark
-            raise RecordingError("", (
-                f"{shape}; each entry begins with '- id:' (line {mark.line + 1}, column {mark.column + 1})"
-            ))
+            raise RecordingError(
+                "", (f"{shape}; each entry begins with '- id:' (line {mark.line + 1}, column {mark.column + 1})")
+            )
         raw: list[_RawEntry] = []
         for position, item in enumerate(entries_node.value, start=1):
             keys = [k.value for k, _ in item.value] if isinstance(item, yaml.MappingNode) else []
@@ -330,10 +339,13 @@ def _construct(loader: yaml.SafeLoader, item: yaml.Node, name: str) -> Any:
     except (yaml.YAMLError, ValueError, OverflowError) as error:
         mark = getattr(error, "problem_mark", None) or item.start_mark
         problem = getattr(error, "problem", None) or str(error)
-        raise RecordingError("", (
-            f"{name} is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: a value cannot be read "
-            f"({problem}). Put text in quotes, like title: \"2026-02-30\", and use no tags starting with !"
-        )) from None
+        raise RecordingError(
+            "",
+            (
+                f"{name} is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: a value cannot be read "
+                f'({problem}). Put text in quotes, like title: "2026-02-30", and use no tags starting with !'
+            ),
+        ) from None
 
 
 def _check_entries(path: Path, raw_entries: list[_RawEntry]) -> RecordingCatalog:
@@ -348,10 +360,15 @@ def _check_entries(path: Path, raw_entries: list[_RawEntry]) -> RecordingCatalog
             results.append(error)
             continue
         if recording.id in first_line_of:
-            results.append(RecordingError(recording.id, (
-                f"the id {recording.id!r} is already used by the entry at line "
-                f"{first_line_of[recording.id]}; give each entry its own id (line {raw.line})"
-            )))
+            results.append(
+                RecordingError(
+                    recording.id,
+                    (
+                        f"the id {recording.id!r} is already used by the entry at line "
+                        f"{first_line_of[recording.id]}; give each entry its own id (line {raw.line})"
+                    ),
+                )
+            )
             continue
         first_line_of[recording.id] = raw.line
         results.append(recording)
@@ -383,19 +400,33 @@ def _check_entry(raw: _RawEntry, base_dir: Path, list_name: str) -> Recording:
     try:
         duration = audio.ogg_opus_duration(path)
     except RecordingError:
-        raise RecordingError(entry.id, (
-            f"its file {entry.file} is not Ogg/Opus audio; add the original with `{ADD_COMMAND}`, "
-            f"which converts it {where}"
-        )) from None
+        raise RecordingError(
+            entry.id,
+            (
+                f"its file {entry.file} is not Ogg/Opus audio; add the original with `{ADD_COMMAND}`, "
+                f"which converts it {where}"
+            ),
+        ) from None
     if abs(duration - entry.duration_seconds) > DURATION_TOLERANCE_SECONDS:
-        raise RecordingError(entry.id, (
-            f"duration_seconds says {entry.duration_seconds:g} s but the file lasts {duration:.2f} s "
-            f"(more than {DURATION_TOLERANCE_SECONDS} s apart); correct duration_seconds {where}"
-        ))
+        raise RecordingError(
+            entry.id,
+            (
+                f"duration_seconds says {entry.duration_seconds:g} s but the file lasts {duration:.2f} s "
+                f"(more than {DURATION_TOLERANCE_SECONDS} s apart); correct duration_seconds {where}"
+            ),
+        )
     return Recording(
-        id=entry.id, title=entry.title, source=entry.source, kind=entry.kind, language=entry.language,
-        duration_seconds=entry.duration_seconds, file=entry.file, sha256=entry.sha256,
-        source_url=entry.source_url, path=path, base_dir=base_dir,
+        id=entry.id,
+        title=entry.title,
+        source=entry.source,
+        kind=entry.kind,
+        language=entry.language,
+        duration_seconds=entry.duration_seconds,
+        file=entry.file,
+        sha256=entry.sha256,
+        source_url=entry.source_url,
+        path=path,
+        base_dir=base_dir,
     )
 
 
@@ -404,10 +435,13 @@ def _inside(base_dir: Path, file: str, name: str, where: str = "") -> Path:
     base = base_dir.resolve()
     candidate = (base_dir / file).resolve()
     if not candidate.is_relative_to(base):
-        raise RecordingError(name, (
-            f"its file {file} is outside the folder of the recordings list ({base}); keep recordings "
-            f"in that folder, for example in its audio/ folder {where}"
-        ).rstrip())
+        raise RecordingError(
+            name,
+            (
+                f"its file {file} is outside the folder of the recordings list ({base}); keep recordings "
+                f"in that folder, for example in its audio/ folder {where}"
+            ).rstrip(),
+        )
     return candidate
 
 
@@ -478,8 +512,14 @@ def add_recording(
     if not rid:
         raise RecordingError(title, "cannot make an id from this title; give one with --id, like --id metta")
     draft = {
-        "id": rid, "title": title, "source": source, "kind": kind, "language": language,
-        "duration_seconds": 1.0, "file": "pending.ogg", "sha256": "0" * 64,
+        "id": rid,
+        "title": title,
+        "source": source,
+        "kind": kind,
+        "language": language,
+        "duration_seconds": 1.0,
+        "file": "pending.ogg",
+        "sha256": "0" * 64,
     }
     if source_url is not None:
         draft["source_url"] = source_url
@@ -489,17 +529,19 @@ def add_recording(
         raise RecordingError(rid, "; ".join(_entry_problems(error))) from None
     for raw in old_entries:
         if isinstance(raw.data, dict) and raw.data.get("id") == rid:
-            raise RecordingError(rid, (
-                f"{list_path.name} already has an entry with this id (line {raw.line}); "
-                "choose another with --id"
-            ))
+            raise RecordingError(
+                rid, (f"{list_path.name} already has an entry with this id (line {raw.line}); choose another with --id")
+            )
 
     folder = Path(audio_dir).absolute() if audio_dir is not None else base_dir / "audio"
     if not folder.resolve().is_relative_to(base_dir.resolve()):
-        raise RecordingError(rid, (
-            f"the audio folder {folder} is outside {base_dir}; recordings must stay in the folder "
-            f"of {list_path.name}"
-        ))
+        raise RecordingError(
+            rid,
+            (
+                f"the audio folder {folder} is outside {base_dir}; recordings must stay in the folder "
+                f"of {list_path.name}"
+            ),
+        )
     source_path = audio.local_file(source_file)
     created_folder = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)

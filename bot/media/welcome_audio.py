@@ -86,10 +86,13 @@ def _existing(path: Path, language: str, rid: str) -> Recording | None:
             return recording
     for error in catalog.refused:
         if error.entry == rid:
-            raise RecordingError(rid, (
-                f"{path.name} lists it but it was refused ({error.problem}); fix that entry, or remove it "
-                "and its file so the welcome reading can be made again"
-            ))
+            raise RecordingError(
+                rid,
+                (
+                    f"{path.name} lists it but it was refused ({error.problem}); fix that entry, or remove it "
+                    "and its file so the welcome reading can be made again"
+                ),
+            )
     return None
 
 
@@ -97,12 +100,18 @@ def _synthesise(text: str, language: str, wav: Path, rid: str) -> None:
     """Speak the text into a WAV file with espeak-ng: fixed arguments, no shell, the words on stdin."""
     argv = [
         "espeak-ng",
-        "-v", language.lower(),
-        "-s", str(ESPEAK_WORDS_PER_MINUTE),
-        "-p", str(ESPEAK_PITCH),
-        "-g", str(ESPEAK_WORD_GAP_10MS),
-        "-b", "1",  # the input is UTF-8
-        "-w", str(wav),
+        "-v",
+        language.lower(),
+        "-s",
+        str(ESPEAK_WORDS_PER_MINUTE),
+        "-p",
+        str(ESPEAK_PITCH),
+        "-g",
+        str(ESPEAK_WORD_GAP_10MS),
+        "-b",
+        "1",  # the input is UTF-8
+        "-w",
+        str(wav),
         "--stdin",
     ]
     try:
@@ -110,17 +119,23 @@ def _synthesise(text: str, language: str, wav: Path, rid: str) -> None:
             argv, input=text.encode("utf-8"), capture_output=True, timeout=SYNTHESIS_TIMEOUT_SECONDS, check=False
         )
     except FileNotFoundError:
-        raise RecordingError(rid, (
-            "espeak-ng is not installed, so the welcome words cannot be read aloud; install it "
-            f"(apt install espeak-ng), or record the words and add them with `{ADD_COMMAND} FILE "
-            f"--kind {KIND} --language {language} ...`"
-        )) from None
+        raise RecordingError(
+            rid,
+            (
+                "espeak-ng is not installed, so the welcome words cannot be read aloud; install it "
+                f"(apt install espeak-ng), or record the words and add them with `{ADD_COMMAND} FILE "
+                f"--kind {KIND} --language {language} ...`"
+            ),
+        ) from None
     except subprocess.TimeoutExpired:
         raise RecordingError(rid, f"espeak-ng took longer than {SYNTHESIS_TIMEOUT_SECONDS} s") from None
     problem = result.stderr.decode("utf-8", "replace").strip().splitlines()
     if result.returncode != 0 or not wav.is_file() or wav.stat().st_size == 0:
         said = f": {problem[-1]}" if problem else ""
-        raise RecordingError(rid, (
-            f"espeak-ng could not read the words in language {language!r}{said}. Record the words and add them "
-            f"with `{ADD_COMMAND} FILE --kind {KIND} --language {language} ...`"
-        ))
+        raise RecordingError(
+            rid,
+            (
+                f"espeak-ng could not read the words in language {language!r}{said}. Record the words and add them "
+                f"with `{ADD_COMMAND} FILE --kind {KIND} --language {language} ...`"
+            ),
+        )

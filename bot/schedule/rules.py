@@ -46,9 +46,7 @@ _WEEKDAY_BY_NAME = {
 }
 _ALLOWED_WEEKDAYS = ", ".join(WEEKDAY_ABBREVIATIONS) + " (or full names like Monday)"
 _WHY_2037 = "the bot's time-zone data has no daylight-saving rules after 2037"
-_SUPPORTED_RANGE = (
-    f"{FIRST_SUPPORTED_DATE.isoformat()} to {LAST_SUPPORTED_DATE.isoformat()}, because {_WHY_2037}"
-)
+_SUPPORTED_RANGE = f"{FIRST_SUPPORTED_DATE.isoformat()} to {LAST_SUPPORTED_DATE.isoformat()}, because {_WHY_2037}"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_SECOND = timedelta(seconds=1)
@@ -79,9 +77,7 @@ def _require_aware(value: datetime, name: str) -> None:
 def _check_supported_date(day: date, what: str) -> None:
     """Raise ScheduleError if day lies outside the range the time-zone data covers correctly."""
     if not FIRST_SUPPORTED_DATE <= day <= LAST_SUPPORTED_DATE:
-        raise ScheduleError(
-            f"{what} {day.isoformat()} is outside the dates the bot can schedule: {_SUPPORTED_RANGE}."
-        )
+        raise ScheduleError(f"{what} {day.isoformat()} is outside the dates the bot can schedule: {_SUPPORTED_RANGE}.")
 
 
 def _localize(naive_local: datetime) -> tuple[datetime, str]:
@@ -152,9 +148,7 @@ def discord_timestamp(instant: datetime, style: str = "F") -> str:
     """Return a Discord timestamp tag like '<t:1772438400:F>' that each reader sees in their own zone."""
     _require_aware(instant, "instant")
     if style not in DISCORD_TIMESTAMP_STYLES:
-        raise ValueError(
-            f"Discord timestamp style must be one of {''.join(sorted(DISCORD_TIMESTAMP_STYLES))}"
-        )
+        raise ValueError(f"Discord timestamp style must be one of {''.join(sorted(DISCORD_TIMESTAMP_STYLES))}")
     # Integer arithmetic instead of float timestamp(), so whole seconds are never rounded.
     return f"<t:{(instant - _EPOCH) // _ONE_SECOND}:{style}>"
 
@@ -203,9 +197,7 @@ def parse_weekly(text: str) -> tuple[frozenset[int], time]:
     """Parse 'MON,WED@18:30' into (weekdays, wall-clock time)."""
     days_text, at_sign, time_text = text.strip().partition("@")
     if not at_sign:
-        raise ScheduleError(
-            f"{text.strip()!r} needs days and a time joined by @ (DAYS@HH:MM), like MON,WED@18:30."
-        )
+        raise ScheduleError(f"{text.strip()!r} needs days and a time joined by @ (DAYS@HH:MM), like MON,WED@18:30.")
     if not days_text.strip():
         raise ScheduleError(f"{text.strip()!r} names no day before the @. Give at least one, like MON@18:30.")
     weekdays = frozenset(parse_weekday(token) for token in days_text.split(","))
@@ -246,8 +238,7 @@ def parse_pacific_wall(text: str) -> datetime:
     match = _DATETIME_PATTERN.fullmatch(cleaned)
     if match is None:
         raise ScheduleError(
-            f"{cleaned!r} is not a date and time. Write it as YYYY-MM-DD HH:MM in Pacific time, "
-            "like 2026-03-08 18:30."
+            f"{cleaned!r} is not a date and time. Write it as YYYY-MM-DD HH:MM in Pacific time, like 2026-03-08 18:30."
         )
     return datetime.combine(parse_pacific_date(match.group(1)), parse_time_of_day(match.group(2)))
 
@@ -310,9 +301,7 @@ class WeeklyRule:
         if self.at.tzinfo is not None:
             raise ScheduleError("The session time is a Pacific wall-clock time; give it without a time zone.")
         if self.at.microsecond:
-            raise ScheduleError(
-                "The session time must be whole seconds (calendar rules cannot hold fractions)."
-            )
+            raise ScheduleError("The session time must be whole seconds (calendar rules cannot hold fractions).")
         if isinstance(self.starts_on, datetime) or not isinstance(self.starts_on, date):
             raise ScheduleError(f"The start must be a calendar date like 2026-03-01, not {self.starts_on!r}.")
         _check_supported_date(self.starts_on, "The start date")
@@ -413,9 +402,7 @@ class WeeklyRule:
     def first(self, count: int, from_date: date | None = None) -> list[datetime]:
         """Return the first count aware UTC starts on or after from_date (a Pacific date; default: start)."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ScheduleError(
-                f"The number of sessions must be a whole number of at least 0, not {count!r}."
-            )
+            raise ScheduleError(f"The number of sessions must be a whole number of at least 0, not {count!r}.")
         if from_date is not None and (isinstance(from_date, datetime) or not isinstance(from_date, date)):
             raise TypeError(f"from_date must be a calendar date, not {type(from_date).__name__}")
         days = list(islice(self._local_dates(from_date or self.starts_on), count))

@@ -121,9 +121,7 @@ class Database(DeliveryQueries, LinkQueries, PeopleQueries, StatsQueries, RunQue
         migrate: apply pending migrations; if False an out-of-date schema is refused.
         clock: where "now" comes from (tests pass a fake); migrations: for tests only.
         """
-        return _Opening(
-            Path(path), exclusive, migrate, clock, list(migrations) if migrations is not None else None
-        )
+        return _Opening(Path(path), exclusive, migrate, clock, list(migrations) if migrations is not None else None)
 
     @classmethod
     async def _open(
@@ -161,9 +159,7 @@ class Database(DeliveryQueries, LinkQueries, PeopleQueries, StatsQueries, RunQue
             elif lock_fd is not None:
                 os.close(lock_fd)
             if isinstance(error, sqlite3.DatabaseError):
-                raise StorageError(
-                    f"{path} cannot be used as a Practice Circles database: {error}"
-                ) from error
+                raise StorageError(f"{path} cannot be used as a Practice Circles database: {error}") from error
             raise
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from bot.storage.timestamps import from_db_time, to_db_time
 
 __all__ = ["DeliveryQueries"]
 
+
 def _key_params(key: DeliveryKey) -> tuple[int, int, str, int]:
     """Return a key's columns in primary-key order."""
     return (key.occurrence_id, key.recipient_id, key.kind, key.change_version)
@@ -71,8 +72,7 @@ class DeliveryQueries(StorageBase):
     async def get_delivery(self, key: DeliveryKey) -> DeliveryRow | None:
         """Return one ledger row, or None."""
         row = await self._fetchone(
-            "SELECT * FROM deliveries"
-            " WHERE occurrence_id = ? AND recipient_id = ? AND kind = ? AND change_version = ?",
+            "SELECT * FROM deliveries WHERE occurrence_id = ? AND recipient_id = ? AND kind = ? AND change_version = ?",
             _key_params(key),
         )
         return None if row is None else delivery_from_row(row)
@@ -111,9 +111,7 @@ class DeliveryQueries(StorageBase):
             return current
         raise ConflictError(f"delivery {key} is {current.status}, not claimed; it cannot be marked sent")
 
-    async def mark_delivery_failed(
-        self, key: DeliveryKey, error: str, *, retry_at: datetime | None
-    ) -> DeliveryRow:
+    async def mark_delivery_failed(self, key: DeliveryKey, error: str, *, retry_at: datetime | None) -> DeliveryRow:
         """Record a failed attempt of a claimed row: pending again at retry_at, or dropped if None."""
         now = to_db_time(self.now())
         async with self.transaction():
@@ -203,8 +201,4 @@ class DeliveryQueries(StorageBase):
 
     async def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
         """Return how many ledger rows there are (optionally in one state)."""
-        return int(
-            await self._fetchvalue(
-                "SELECT count(*) FROM deliveries WHERE ?1 IS NULL OR status = ?1", (status,)
-            )
-        )
+        return int(await self._fetchvalue("SELECT count(*) FROM deliveries WHERE ?1 IS NULL OR status = ?1", (status,)))

@@ -355,8 +355,7 @@ class PeopleQueries(SeriesQueries, RecordQueries):
         left = to_db_time(at if at is not None else self.now())
         async with self.transaction():
             return await self._write(
-                "UPDATE attendance SET left_at = max(joined_at, ?)"
-                " WHERE occurrence_id = ? AND left_at IS NULL",
+                "UPDATE attendance SET left_at = max(joined_at, ?) WHERE occurrence_id = ? AND left_at IS NULL",
                 (left, occurrence_id),
             )
 

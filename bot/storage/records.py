@@ -47,15 +47,12 @@ class RecordQueries(StorageBase):
             raise ValueError("feedback text is empty")
         async with self.transaction():
             rows = await self._write_returning(
-                "INSERT INTO feedback (user_id, occurrence_id, text, created_at) VALUES (?, ?, ?, ?)"
-                " RETURNING *",
+                "INSERT INTO feedback (user_id, occurrence_id, text, created_at) VALUES (?, ?, ?, ?) RETURNING *",
                 (user_id, occurrence_id, text, to_db_time(self.now())),
             )
         return feedback_from_row(rows[0])
 
-    async def list_feedback(
-        self, *, since: datetime | None = None, limit: int | None = 100
-    ) -> list[FeedbackRow]:
+    async def list_feedback(self, *, since: datetime | None = None, limit: int | None = 100) -> list[FeedbackRow]:
         """Return feedback, newest first, optionally only since a time; limit None means all."""
         rows = await self._fetchall(
             "SELECT * FROM feedback WHERE created_at >= ? ORDER BY created_at DESC, id DESC LIMIT ?",
@@ -81,8 +78,7 @@ class RecordQueries(StorageBase):
         details_text = json.dumps(dict(details or {}), sort_keys=True, default=str)
         async with self.transaction():
             rows = await self._write_returning(
-                "INSERT INTO audit_log (actor_id, action, target, details, at) VALUES (?, ?, ?, ?, ?)"
-                " RETURNING *",
+                "INSERT INTO audit_log (actor_id, action, target, details, at) VALUES (?, ?, ?, ?, ?) RETURNING *",
                 (actor_id, action, target, details_text, to_db_time(self.now())),
             )
         return audit_from_row(rows[0])

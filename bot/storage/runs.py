@@ -14,6 +14,7 @@ from bot.storage.timestamps import from_db_time, to_db_time
 
 __all__ = ["RunQueries"]
 
+
 def _run_from_row(row: sqlite3.Row) -> RunRow:
     return RunRow(
         occurrence_id=row["occurrence_id"],

@@ -407,9 +407,7 @@ class SeriesQueries(StorageBase):
             )
         return old, occurrence_from_row(rows[0])
 
-    async def move_occurrence(
-        self, occurrence_id: int, new_start: datetime
-    ) -> tuple[OccurrenceRow, OccurrenceRow]:
+    async def move_occurrence(self, occurrence_id: int, new_start: datetime) -> tuple[OccurrenceRow, OccurrenceRow]:
         """Move a session to a new start (its recurrence id stays), raising change_version."""
         start_text = to_db_time(new_start)
         async with self.transaction():
@@ -421,9 +419,7 @@ class SeriesQueries(StorageBase):
             )
         return old, occurrence_from_row(rows[0])
 
-    async def set_occurrence_channel(
-        self, occurrence_id: int, channel_id: int
-    ) -> tuple[OccurrenceRow, OccurrenceRow]:
+    async def set_occurrence_channel(self, occurrence_id: int, channel_id: int) -> tuple[OccurrenceRow, OccurrenceRow]:
         """Put a session in another voice channel, raising change_version; return (before, after)."""
         async with self.transaction():
             old = await self._require_changeable(occurrence_id)

@@ -91,8 +91,7 @@ SESSION_CANCELLED = "“{title}” was cancelled, so it can't take sign-ups or t
 SESSION_OVER = "“{title}” has already finished."
 SERIES_ENDED = "The series “{title}” has ended."
 REMINDER_OFFSETS = (
-    "Reminders can be sent {allowed} minutes before a session; {got} is not one of those. "
-    "Please choose from the list."
+    "Reminders can be sent {allowed} minutes before a session; {got} is not one of those. Please choose from the list."
 )
 FEEDBACK_FOR_COORDINATORS = "New feedback #{id} from <@{user}>:\n>>> {text}"
 

@@ -54,10 +54,7 @@ def _check_can_send(sandbox: Sandbox, channel: Channel, *, with_files: bool) -> 
         needed |= Permission.ATTACH_FILES
     world.require(needed, channel)
     if channel.is_thread and channel.archived:
-        if (
-            channel.locked
-            and not world.permissions_in(world.bot_member(), channel) & Permission.MANAGE_THREADS
-        ):
+        if channel.locked and not world.permissions_in(world.bot_member(), channel) & Permission.MANAGE_THREADS:
             raise missing_permissions()
         channel.archived = False
         sandbox.events.channel_updated(channel)
@@ -106,8 +103,7 @@ async def edit_channel(sandbox: Sandbox, req: ApiRequest) -> Reply:
     if channel.is_thread:
         bot_perms = world.permissions_in(world.bot_member(), channel)
         owner_only = (
-            set(body) <= {"name", "archived", "auto_archive_duration"}
-            and channel.owner_id == world.bot_user.id
+            set(body) <= {"name", "archived", "auto_archive_duration"} and channel.owner_id == world.bot_user.id
         )
         if not (bot_perms & Permission.MANAGE_THREADS or owner_only):
             raise missing_permissions()
@@ -322,9 +318,7 @@ async def thread_from_message(sandbox: Sandbox, req: ApiRequest) -> Reply:
         raise WorldError(400, 160004, "A thread has already been created for this message")
     body = req.json()
     kind = (
-        ChannelType.ANNOUNCEMENT_THREAD
-        if channel.type == ChannelType.GUILD_ANNOUNCEMENT
-        else ChannelType.PUBLIC_THREAD
+        ChannelType.ANNOUNCEMENT_THREAD if channel.type == ChannelType.GUILD_ANNOUNCEMENT else ChannelType.PUBLIC_THREAD
     )
     thread = world.create_thread(
         channel,
@@ -349,9 +343,7 @@ async def thread_without_message(sandbox: Sandbox, req: ApiRequest) -> Reply:
     if kind not in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD, ChannelType.ANNOUNCEMENT_THREAD):
         raise invalid_form("type", "Not a thread type", "BASE_TYPE_CHOICES")
     needed = (
-        Permission.CREATE_PRIVATE_THREADS
-        if kind == ChannelType.PRIVATE_THREAD
-        else Permission.CREATE_PUBLIC_THREADS
+        Permission.CREATE_PRIVATE_THREADS if kind == ChannelType.PRIVATE_THREAD else Permission.CREATE_PUBLIC_THREADS
     )
     world.require(Permission.VIEW_CHANNEL | needed, channel)
     thread = world.create_thread(

@@ -73,9 +73,7 @@ async def bulk_overwrite(sandbox: Sandbox, req: ApiRequest) -> Reply:
 async def list_commands(sandbox: Sandbox, req: ApiRequest) -> Reply:
     """GET .../commands."""
     guild_id = _scope(sandbox, req)
-    return Reply(
-        body=[payloads.application_command(sandbox.world, c) for c in sandbox.world.commands_for(guild_id)]
-    )
+    return Reply(body=[payloads.application_command(sandbox.world, c) for c in sandbox.world.commands_for(guild_id)])
 
 
 async def create_command(sandbox: Sandbox, req: ApiRequest) -> Reply:

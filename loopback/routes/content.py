@@ -31,9 +31,7 @@ def _embed_characters(embed: dict[str, Any]) -> int:
 def normalise_embeds(embeds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Embeds as Discord stores them (type 'rich' unless given), checking the 6000-character total."""
     if sum(_embed_characters(e) for e in embeds) > MAX_EMBED_TOTAL:
-        raise invalid_form(
-            "embeds", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}", "MAX_EMBED_SIZE_EXCEEDED"
-        )
+        raise invalid_form("embeds", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}", "MAX_EMBED_SIZE_EXCEEDED")
     return [{"type": "rich", **e} for e in embeds]
 
 
@@ -135,9 +133,7 @@ def apply_edit(
     if len(content) > MAX_CONTENT:
         raise invalid_form("content", f"Must be {MAX_CONTENT} or fewer in length.", "BASE_TYPE_MAX_LENGTH")
     embeds = normalise_embeds(list(body["embeds"] or [])) if "embeds" in body else message.embeds
-    components = (
-        number_components(list(body["components"] or [])) if "components" in body else message.components
-    )
+    components = number_components(list(body["components"] or [])) if "components" in body else message.components
     attachments = (
         attachments_from(world, body, uploads, keep=message.attachments)
         if "attachments" in body or uploads
@@ -147,9 +143,7 @@ def apply_edit(
         raise WorldError(400, 50006, "Cannot send an empty message")
     flags = message.flags
     if body.get("flags") is not None:
-        flags = (flags & (MessageFlag.EPHEMERAL | MessageFlag.IS_COMPONENTS_V2)) | (
-            int(body["flags"]) & settable_flags
-        )
+        flags = (flags & (MessageFlag.EPHEMERAL | MessageFlag.IS_COMPONENTS_V2)) | (int(body["flags"]) & settable_flags)
     message.content, message.embeds, message.components, message.attachments = (
         content,
         embeds,

@@ -286,9 +286,7 @@ async def create_stage_instance(sandbox: Sandbox, req: ApiRequest) -> Reply:
     if event_id is not None:
         event = world.scheduled_event(int(event_id))
         if event.entity_type != EntityType.STAGE_INSTANCE or event.channel_id != channel.id:
-            raise invalid_form(
-                "guild_scheduled_event_id", "Event is not for this Stage", "BASE_TYPE_BAD_VALUE"
-            )
+            raise invalid_form("guild_scheduled_event_id", "Event is not for this Stage", "BASE_TYPE_BAD_VALUE")
     privacy = int(body.get("privacy_level") or 2)
     if privacy != 2:
         raise invalid_form("privacy_level", "Public Stages are no longer supported", "BASE_TYPE_CHOICES")
@@ -351,9 +349,7 @@ def _require_event_permission(sandbox: Sandbox, event: ScheduledEvent | None, ch
     raise missing_permissions()
 
 
-def _apply_event_fields(
-    sandbox: Sandbox, event: ScheduledEvent, body: dict[str, Any], *, creating: bool
-) -> None:
+def _apply_event_fields(sandbox: Sandbox, event: ScheduledEvent, body: dict[str, Any], *, creating: bool) -> None:
     world = sandbox.world
     if "name" in body:
         event.name = str(body["name"])
@@ -399,14 +395,10 @@ def _check_event(sandbox: Sandbox, event: ScheduledEvent) -> None:
         if event.channel_id is None:
             raise invalid_form("channel_id", "This field is required", "BASE_TYPE_REQUIRED")
         wanted = (
-            ChannelType.GUILD_STAGE_VOICE
-            if event.entity_type == EntityType.STAGE_INSTANCE
-            else ChannelType.GUILD_VOICE
+            ChannelType.GUILD_STAGE_VOICE if event.entity_type == EntityType.STAGE_INSTANCE else ChannelType.GUILD_VOICE
         )
         if world.channel(event.channel_id).type != wanted:
-            raise invalid_form(
-                "channel_id", "Channel type does not match the entity type", "CHANNEL_TYPE_INVALID"
-            )
+            raise invalid_form("channel_id", "Channel type does not match the entity type", "CHANNEL_TYPE_INVALID")
     if event.scheduled_end_time is not None and event.scheduled_end_time <= event.scheduled_start_time:
         raise invalid_form(
             "scheduled_end_time",
@@ -441,10 +433,7 @@ async def list_events(sandbox: Sandbox, req: ApiRequest) -> Reply:
     world = sandbox.world
     counts = req.flag("with_user_count")
     return Reply(
-        body=[
-            payloads.scheduled_event(world, e, with_user_count=counts)
-            for e in world.guild.scheduled_events.values()
-        ]
+        body=[payloads.scheduled_event(world, e, with_user_count=counts) for e in world.guild.scheduled_events.values()]
     )
 
 
@@ -464,9 +453,7 @@ async def edit_event(sandbox: Sandbox, req: ApiRequest) -> Reply:
     body = req.json()
     _require_event_permission(sandbox, event, event.channel_id)
     if event.status in (EventStatus.COMPLETED, EventStatus.CANCELED):
-        raise invalid_form(
-            "status", "Event is already finished", "GUILD_SCHEDULED_EVENT_INVALID_STATUS_TRANSITION"
-        )
+        raise invalid_form("status", "Event is already finished", "GUILD_SCHEDULED_EVENT_INVALID_STATUS_TRANSITION")
     new_status = EventStatus(int(body["status"])) if body.get("status") is not None else event.status
     if new_status != event.status and (event.status, new_status) not in ALLOWED_EVENT_TRANSITIONS:
         raise invalid_form(

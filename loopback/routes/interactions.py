@@ -98,9 +98,7 @@ async def create_callback(sandbox: Sandbox, req: ApiRequest) -> Reply:
         record.original_message_id = message.id
     elif kind in (6, 7):
         if record.message_id is None:
-            raise invalid_form(
-                "type", "This interaction has no message to update", "INTERACTION_RESPONSE_TYPE_INVALID"
-            )
+            raise invalid_form("type", "This interaction has no message to update", "INTERACTION_RESPONSE_TYPE_INVALID")
         record.original_message_id = record.message_id
         if kind == 7:
             message = world.messages[record.message_id]
@@ -201,9 +199,7 @@ async def create_followup(sandbox: Sandbox, req: ApiRequest) -> Reply:
 
 def register(router: Router) -> None:
     """Add this module's routes (none needs a bot token: the interaction token authorises)."""
-    router.add(
-        "POST", "/interactions/{interaction_id}/{interaction_token}/callback", create_callback, auth=False
-    )
+    router.add("POST", "/interactions/{interaction_id}/{interaction_token}/callback", create_callback, auth=False)
     router.add("POST", "/webhooks/{webhook_id}/{webhook_token}", create_followup, auth=False)
     for suffix in ("@original", "{message_id}"):
         template = "/webhooks/{webhook_id}/{webhook_token}/messages/" + suffix

@@ -114,52 +114,138 @@ def accepted(name: str, who: str, command: str, options: dict[str, Any], *words:
 # --- the tables ----------------------------------------------------------------------------------------
 # "$name" in an option is replaced by the group's object of that name (see `setup`).
 
-CREATE = {"title": "Evening practice", "weekly": "MON,WED@18:30", "starts_on": DAY1, "duration": 45,
-          "channel": "$stage"}
+CREATE = {
+    "title": "Evening practice",
+    "weekly": "MON,WED@18:30",
+    "starts_on": DAY1,
+    "duration": 45,
+    "channel": "$stage",
+}
 ADD = {"start": f"{DAY2} 18:30", "duration": 30, "title": "Extra sit"}
 
 SERIES_CASES = [
     refused("create-title-blank", "laila", "series create", {**CREATE, "title": "   "}, "the title is empty"),
     refused("create-title-101", "laila", "series create", {**CREATE, "title": "x" * 101}, "please keep it to 100"),
-    refused("create-title-5000", "laila", "series create", {**CREATE, "title": "x" * 5000},
-            "5000 characters long", "please keep it to 100"),
+    refused(
+        "create-title-5000",
+        "laila",
+        "series create",
+        {**CREATE, "title": "x" * 5000},
+        "5000 characters long",
+        "please keep it to 100",
+    ),
     refused("create-title-NUL", "laila", "series create", {**CREATE, "title": f"Eve{NUL}ning"}, INVISIBLE, "U+0000"),
     refused("create-title-bidi", "laila", "series create", {**CREATE, "title": f"{RLO}gninevE"}, INVISIBLE, "U+202E"),
     refused("create-title-zero-width", "laila", "series create", {**CREATE, "title": f"Eve{ZWSP}ning"}, "U+200B"),
-    refused("create-title-two-lines", "laila", "series create", {**CREATE, "title": "Evening\npractice"},
-            "the title must be on one line"),
+    refused(
+        "create-title-two-lines",
+        "laila",
+        "series create",
+        {**CREATE, "title": "Evening\npractice"},
+        "the title must be on one line",
+    ),
     refused("create-weekly-25h00", "laila", "series create", {**CREATE, "weekly": "MON@25:00"}, "hours are 00-23"),
     refused("create-weekly-24h60", "laila", "series create", {**CREATE, "weekly": "MON@24:60"}, "hours are 00-23"),
-    refused("create-weekly-24h00", "laila", "series create", {**CREATE, "weekly": "MON@24:00"},
-            "midnight is 00:00, not 24:00"),
+    refused(
+        "create-weekly-24h00",
+        "laila",
+        "series create",
+        {**CREATE, "weekly": "MON@24:00"},
+        "midnight is 00:00, not 24:00",
+    ),
     refused("create-weekly-18h75", "laila", "series create", {**CREATE, "weekly": "MON@18:75"}, "minutes are 00-59"),
-    refused("create-weekly-funday", "laila", "series create", {**CREATE, "weekly": "FUNDAY@18:30"},
-            "'FUNDAY' is not a weekday", WEEKDAYS),
-    refused("create-weekly-no-at", "laila", "series create", {**CREATE, "weekly": "MON 18:30"},
-            "joined by @", "like MON,WED@18:30"),
+    refused(
+        "create-weekly-funday",
+        "laila",
+        "series create",
+        {**CREATE, "weekly": "FUNDAY@18:30"},
+        "'FUNDAY' is not a weekday",
+        WEEKDAYS,
+    ),
+    refused(
+        "create-weekly-no-at",
+        "laila",
+        "series create",
+        {**CREATE, "weekly": "MON 18:30"},
+        "joined by @",
+        "like MON,WED@18:30",
+    ),
     refused("create-weekly-no-day", "laila", "series create", {**CREATE, "weekly": "@18:30"}, "names no day"),
-    refused("create-weekly-with-zone", "laila", "series create", {**CREATE, "weekly": "MON@18:30 PST"},
-            "is not a time", "24-hour HH:MM"),
-    refused("create-weekly-everyone", "laila", "series create", {**CREATE, "weekly": f"{EVERYONE}@18:30"},
-            "names no day"),
-    refused("create-weekly-role-mention", "laila", "series create", {**CREATE, "weekly": "<@&$teacher_role>"},
-            "is not a weekday"),
-    refused("create-starts-30-february", "laila", "series create", {**CREATE, "starts_on": "2027-02-30"},
-            "February 2027 has 28 days", "01-28"),
-    refused("create-starts-month-13", "laila", "series create", {**CREATE, "starts_on": "2027-13-01"},
-            "months are 01-12"),
-    refused("create-starts-year-0", "laila", "series create", {**CREATE, "starts_on": "0000-01-01"},
-            "outside the dates the bot can schedule", DATE_RANGE),
-    refused("create-starts-2038", "laila", "series create", {**CREATE, "starts_on": "2038-01-04"},
-            "outside the dates", "after 2037"),
-    refused("create-starts-word", "laila", "series create", {**CREATE, "starts_on": "next monday"},
-            "is not a date", "YYYY-MM-DD"),
-    refused("create-until-before-start", "laila", "series create", {**CREATE, "until": "2020-01-01"},
-            "is before the start date"),
-    refused("create-until-30-february", "laila", "series create", {**CREATE, "until": "2027-02-30"},
-            "February 2027 has 28 days"),
-    refused("create-channel-not-a-session-channel", "laila", "series create", {**CREATE, "channel": "$coffee"},
-            SESSION_CHANNELS, "[channels] sessions"),
+    refused(
+        "create-weekly-with-zone",
+        "laila",
+        "series create",
+        {**CREATE, "weekly": "MON@18:30 PST"},
+        "is not a time",
+        "24-hour HH:MM",
+    ),
+    refused(
+        "create-weekly-everyone", "laila", "series create", {**CREATE, "weekly": f"{EVERYONE}@18:30"}, "names no day"
+    ),
+    refused(
+        "create-weekly-role-mention",
+        "laila",
+        "series create",
+        {**CREATE, "weekly": "<@&$teacher_role>"},
+        "is not a weekday",
+    ),
+    refused(
+        "create-starts-30-february",
+        "laila",
+        "series create",
+        {**CREATE, "starts_on": "2027-02-30"},
+        "February 2027 has 28 days",
+        "01-28",
+    ),
+    refused(
+        "create-starts-month-13", "laila", "series create", {**CREATE, "starts_on": "2027-13-01"}, "months are 01-12"
+    ),
+    refused(
+        "create-starts-year-0",
+        "laila",
+        "series create",
+        {**CREATE, "starts_on": "0000-01-01"},
+        "outside the dates the bot can schedule",
+        DATE_RANGE,
+    ),
+    refused(
+        "create-starts-2038",
+        "laila",
+        "series create",
+        {**CREATE, "starts_on": "2038-01-04"},
+        "outside the dates",
+        "after 2037",
+    ),
+    refused(
+        "create-starts-word",
+        "laila",
+        "series create",
+        {**CREATE, "starts_on": "next monday"},
+        "is not a date",
+        "YYYY-MM-DD",
+    ),
+    refused(
+        "create-until-before-start",
+        "laila",
+        "series create",
+        {**CREATE, "until": "2020-01-01"},
+        "is before the start date",
+    ),
+    refused(
+        "create-until-30-february",
+        "laila",
+        "series create",
+        {**CREATE, "until": "2027-02-30"},
+        "February 2027 has 28 days",
+    ),
+    refused(
+        "create-channel-not-a-session-channel",
+        "laila",
+        "series create",
+        {**CREATE, "channel": "$coffee"},
+        SESSION_CHANNELS,
+        "[channels] sessions",
+    ),
     refused("create-practice-url", "laila", "series create", {**CREATE, "practice": EVIL_URL}, CATALOG),
     refused("create-practice-traversal", "laila", "series create", {**CREATE, "practice": TRAVERSAL}, CATALOG),
     refused("create-practice-empty", "laila", "series create", {**CREATE, "practice": ""}, CATALOG),
@@ -179,44 +265,84 @@ SERIES_CASES = [
     refused("edit-nothing", "laila", "series edit", {"series": "$series"}, "Nothing to change"),
     refused("edit-title-bidi", "laila", "series edit", {"series": "$series", "title": f"x{RLO}"}, "U+202E"),
     refused("edit-title-101", "laila", "series edit", {"series": "$series", "title": "y" * 101}, "keep it to 100"),
-    refused("edit-weekly-25h00", "laila", "series edit", {"series": "$series", "weekly": "TUE@25:00"},
-            "hours are 00-23"),
+    refused(
+        "edit-weekly-25h00", "laila", "series edit", {"series": "$series", "weekly": "TUE@25:00"}, "hours are 00-23"
+    ),
     refused("edit-weekly-empty", "laila", "series edit", {"series": "$series", "weekly": ""}, "joined by @"),
-    refused("edit-channel-not-session", "laila", "series edit", {"series": "$series", "channel": "$coffee"},
-            SESSION_CHANNELS),
+    refused(
+        "edit-channel-not-session",
+        "laila",
+        "series edit",
+        {"series": "$series", "channel": "$coffee"},
+        SESSION_CHANNELS,
+    ),
     refused("edit-practice-url", "laila", "series edit", {"series": "$series", "practice": FILE_URL}, CATALOG),
     refused("pause-unknown", "laila", "series pause", {"series": 999999}, NOT_FOUND_SERIES),
     refused("resume-active", "laila", "series resume", {"series": "$series"}, "is active, not paused"),
     refused("end-huge-id", "laila", "series end", {"series": 2**53}, NOT_FOUND_SERIES),
-    accepted("create-emoji-only-title", "laila", "series create",
-             {**CREATE, "title": EMOJI_TITLE, "starts_on": LATER}, f"Created the series **{EMOJI_TITLE}**"),
-    accepted("create-mentions-and-markdown-inert", "laila", "series create",
-             {**CREATE, "title": f"{EVERYONE} <@&$teacher_role> {BOLD} {MASKED_LINK}", "starts_on": LATER},
-             "@\u200beveryone", "<\u200b@&", "\\*\\*loud\\*\\*", "\\[free gift\\]"),
-    accepted("create-in-the-dst-gap", "laila", "series create",
-             {**CREATE, "title": "Early sit", "weekly": "SUN@02:30", "starts_on": LATER},
-             "Every Sunday at 02:30 Pacific time", "does not exist on", "read as 03:30 PDT"),
+    accepted(
+        "create-emoji-only-title",
+        "laila",
+        "series create",
+        {**CREATE, "title": EMOJI_TITLE, "starts_on": LATER},
+        f"Created the series **{EMOJI_TITLE}**",
+    ),
+    accepted(
+        "create-mentions-and-markdown-inert",
+        "laila",
+        "series create",
+        {**CREATE, "title": f"{EVERYONE} <@&$teacher_role> {BOLD} {MASKED_LINK}", "starts_on": LATER},
+        "@\u200beveryone",
+        "<\u200b@&",
+        "\\*\\*loud\\*\\*",
+        "\\[free gift\\]",
+    ),
+    accepted(
+        "create-in-the-dst-gap",
+        "laila",
+        "series create",
+        {**CREATE, "title": "Early sit", "weekly": "SUN@02:30", "starts_on": LATER},
+        "Every Sunday at 02:30 Pacific time",
+        "does not exist on",
+        "read as 03:30 PDT",
+    ),
 ]
 
 SESSION_CASES = [
-    refused("add-30-february", "laila", "session add", {**ADD, "start": "2027-02-30 18:30"},
-            "February 2027 has 28 days"),
+    refused(
+        "add-30-february", "laila", "session add", {**ADD, "start": "2027-02-30 18:30"}, "February 2027 has 28 days"
+    ),
     refused("add-25h00", "laila", "session add", {**ADD, "start": f"{DAY2} 25:00"}, "hours are 00-23"),
     refused("add-24h60", "laila", "session add", {**ADD, "start": f"{DAY2} 24:60"}, "hours are 00-23"),
     refused("add-24h00", "laila", "session add", {**ADD, "start": f"{DAY2} 24:00"}, "midnight is 00:00"),
     refused("add-words", "laila", "session add", {**ADD, "start": "tomorrow 18:30"}, "'tomorrow' is not a date"),
-    refused("add-empty-start", "laila", "session add", {**ADD, "start": ""}, "is not a date and time",
-            "YYYY-MM-DD HH:MM"),
+    refused(
+        "add-empty-start", "laila", "session add", {**ADD, "start": ""}, "is not a date and time", "YYYY-MM-DD HH:MM"
+    ),
     refused("add-url-as-start", "laila", "session add", {**ADD, "start": EVIL_URL}, "is not a date and time"),
-    refused("add-with-PST", "laila", "session add", {**ADD, "start": f"{DAY2} 18:30 PST"},
-            "has a time zone or offset", "Pacific wall-clock time without one"),
+    refused(
+        "add-with-PST",
+        "laila",
+        "session add",
+        {**ADD, "start": f"{DAY2} 18:30 PST"},
+        "has a time zone or offset",
+        "Pacific wall-clock time without one",
+    ),
     refused("add-with-Z", "laila", "session add", {**ADD, "start": f"{DAY2}T18:30Z"}, "has a time zone or offset"),
-    refused("add-with-UTC+3", "laila", "session add", {**ADD, "start": f"{DAY2} 18:30+03:00"},
-            "has a time zone or offset"),
-    refused("add-in-the-past", "laila", "session add", {**ADD, "start": "2020-01-06 18:30"},
-            "is already in the past", "future time"),
-    refused("add-year-0", "laila", "session add", {**ADD, "start": "0000-01-01 10:00"}, "outside the dates",
-            DATE_RANGE),
+    refused(
+        "add-with-UTC+3", "laila", "session add", {**ADD, "start": f"{DAY2} 18:30+03:00"}, "has a time zone or offset"
+    ),
+    refused(
+        "add-in-the-past",
+        "laila",
+        "session add",
+        {**ADD, "start": "2020-01-06 18:30"},
+        "is already in the past",
+        "future time",
+    ),
+    refused(
+        "add-year-0", "laila", "session add", {**ADD, "start": "0000-01-01 10:00"}, "outside the dates", DATE_RANGE
+    ),
     refused("add-2038", "laila", "session add", {**ADD, "start": "2038-01-04 10:00"}, "outside the dates"),
     refused("add-title-NUL", "laila", "session add", {**ADD, "title": f"Tea{NUL}"}, INVISIBLE, "U+0000"),
     refused("add-title-zero-width", "laila", "session add", {**ADD, "title": f"T{ZWSP}ea"}, INVISIBLE, "U+200B"),
@@ -227,58 +353,119 @@ SESSION_CASES = [
     by_discord("add-duration-9", "laila", "session add", {**ADD, "duration": 9}),
     by_discord("add-duration-zero", "laila", "session add", {**ADD, "duration": 0}),
     by_discord("add-channel-text", "laila", "session add", {**ADD, "channel": "$general"}),
-    refused("cancel-reason-blank", "laila", "session cancel", {"session": "$open", "reason": "   "},
-            "the reason is empty"),
+    refused(
+        "cancel-reason-blank", "laila", "session cancel", {"session": "$open", "reason": "   "}, "the reason is empty"
+    ),
     refused("cancel-reason-NUL", "laila", "session cancel", {"session": "$open", "reason": f"ill{NUL}"}, "U+0000"),
     refused("cancel-reason-bidi", "laila", "session cancel", {"session": "$open", "reason": f"{RLO}llI"}, "U+202E"),
     refused("cancel-unknown", "laila", "session cancel", {"session": 999999, "reason": "x"}, NOT_FOUND_SESSION),
     refused("cancel-negative", "laila", "session cancel", {"session": -1, "reason": "x"}, NOT_FOUND_SESSION),
     by_discord("cancel-reason-empty", "laila", "session cancel", {"session": "$open", "reason": ""}),
     by_discord("cancel-reason-301", "laila", "session cancel", {"session": "$open", "reason": "r" * 301}),
-    refused("move-30-february", "laila", "session move", {"session": "$open", "start": "2027-02-30 10:00"},
-            "February 2027 has 28 days"),
-    refused("move-25h00", "laila", "session move", {"session": "$open", "start": f"{DAY2} 25:00"},
-            "hours are 00-23"),
-    refused("move-to-the-past", "laila", "session move", {"session": "$open", "start": "2021-05-05 10:00"},
-            "already in the past"),
-    refused("move-same-time", "laila", "session move", {"session": "$open", "start": "$open_start"},
-            "already at that time"),
-    refused("move-with-offset-words", "laila", "session move", {"session": "$open", "start": f"{DAY2} 10:00 UTC+3"},
-            "is not a date and time"),
-    refused("move-unknown", "laila", "session move", {"session": 999999, "start": f"{LATER} 10:00"},
-            NOT_FOUND_SESSION),
-    refused("channel-not-session", "laila", "session channel", {"session": "$open", "channel": "$coffee"},
-            SESSION_CHANNELS),
-    refused("channel-same", "laila", "session channel", {"session": "$open", "channel": "$stage"},
-            "already in that channel"),
-    refused("channel-unknown-session", "laila", "session channel", {"session": 999999, "channel": "$quiet"},
-            NOT_FOUND_SESSION),
+    refused(
+        "move-30-february",
+        "laila",
+        "session move",
+        {"session": "$open", "start": "2027-02-30 10:00"},
+        "February 2027 has 28 days",
+    ),
+    refused("move-25h00", "laila", "session move", {"session": "$open", "start": f"{DAY2} 25:00"}, "hours are 00-23"),
+    refused(
+        "move-to-the-past",
+        "laila",
+        "session move",
+        {"session": "$open", "start": "2021-05-05 10:00"},
+        "already in the past",
+    ),
+    refused(
+        "move-same-time", "laila", "session move", {"session": "$open", "start": "$open_start"}, "already at that time"
+    ),
+    refused(
+        "move-with-offset-words",
+        "laila",
+        "session move",
+        {"session": "$open", "start": f"{DAY2} 10:00 UTC+3"},
+        "is not a date and time",
+    ),
+    refused("move-unknown", "laila", "session move", {"session": 999999, "start": f"{LATER} 10:00"}, NOT_FOUND_SESSION),
+    refused(
+        "channel-not-session", "laila", "session channel", {"session": "$open", "channel": "$coffee"}, SESSION_CHANNELS
+    ),
+    refused(
+        "channel-same", "laila", "session channel", {"session": "$open", "channel": "$stage"}, "already in that channel"
+    ),
+    refused(
+        "channel-unknown-session",
+        "laila",
+        "session channel",
+        {"session": 999999, "channel": "$quiet"},
+        NOT_FOUND_SESSION,
+    ),
     by_discord("channel-text", "laila", "session channel", {"session": "$open", "channel": "$general"}),
-    refused("assign-a-member", "laila", "session assign", {"session": "$open", "teacher": "sam"},
-            "doesn't hold the teacher role"),
-    refused("assign-the-bot", "laila", "session assign", {"session": "$open", "teacher": "$bot"},
-            "doesn't hold the teacher role"),
+    refused(
+        "assign-a-member",
+        "laila",
+        "session assign",
+        {"session": "$open", "teacher": "sam"},
+        "doesn't hold the teacher role",
+    ),
+    refused(
+        "assign-the-bot",
+        "laila",
+        "session assign",
+        {"session": "$open", "teacher": "$bot"},
+        "doesn't hold the teacher role",
+    ),
     refused("assign-unknown", "laila", "session assign", {"session": 999999, "teacher": "ana"}, NOT_FOUND_SESSION),
-    refused("assign-cancelled", "laila", "session assign", {"session": "$cancelled", "teacher": "ana"},
-            "was cancelled"),
-    refused("unassign-reason-blank", "laila", "session unassign", {"session": "$claimed", "reason": " "},
-            "the reason is empty"),
-    refused("unassign-reason-bidi", "laila", "session unassign", {"session": "$claimed", "reason": f"a{RLO}b"},
-            "U+202E"),
-    refused("unassign-no-teacher", "laila", "session unassign", {"session": "$open", "reason": "tidy"},
-            "has no teacher at the moment"),
+    refused(
+        "assign-cancelled", "laila", "session assign", {"session": "$cancelled", "teacher": "ana"}, "was cancelled"
+    ),
+    refused(
+        "unassign-reason-blank",
+        "laila",
+        "session unassign",
+        {"session": "$claimed", "reason": " "},
+        "the reason is empty",
+    ),
+    refused(
+        "unassign-reason-bidi", "laila", "session unassign", {"session": "$claimed", "reason": f"a{RLO}b"}, "U+202E"
+    ),
+    refused(
+        "unassign-no-teacher",
+        "laila",
+        "session unassign",
+        {"session": "$open", "reason": "tidy"},
+        "has no teacher at the moment",
+    ),
     by_discord("session-as-member", "sam", "session cancel", {"session": "$open", "reason": "x"}),
     by_discord("audit-limit-zero", "laila", "report audit", {"limit": 0}),
     by_discord("audit-limit-51", "laila", "report audit", {"limit": 51}),
     by_discord("popularity-weeks-zero", "laila", "report popularity", {"weeks": 0}),
     by_discord("csv-weeks-53", "laila", "report csv", {"weeks": 53}),
-    accepted("add-in-the-dst-gap", "laila", "session add", {**ADD, "start": f"{SPRING} 02:30"},
-             "03:30 PDT", "does not exist on", "read as 03:30 PDT"),
-    accepted("add-emoji-only-title", "laila", "session add",
-             {**ADD, "start": f"{LATER} 09:00", "title": EMOJI_TITLE}, f"Added **{EMOJI_TITLE}**"),
-    accepted("cancel-reason-with-mentions", "laila", "session cancel",
-             {"session": "$extra", "reason": f"{EVERYONE} {HERE} <@&$teacher_role> <@$sam> {BOLD}"},
-             "Cancelled", "1 member(s) who signed up are being told"),
+    accepted(
+        "add-in-the-dst-gap",
+        "laila",
+        "session add",
+        {**ADD, "start": f"{SPRING} 02:30"},
+        "03:30 PDT",
+        "does not exist on",
+        "read as 03:30 PDT",
+    ),
+    accepted(
+        "add-emoji-only-title",
+        "laila",
+        "session add",
+        {**ADD, "start": f"{LATER} 09:00", "title": EMOJI_TITLE},
+        f"Added **{EMOJI_TITLE}**",
+    ),
+    accepted(
+        "cancel-reason-with-mentions",
+        "laila",
+        "session cancel",
+        {"session": "$extra", "reason": f"{EVERYONE} {HERE} <@&$teacher_role> <@$sam> {BOLD}"},
+        "Cancelled",
+        "1 member(s) who signed up are being told",
+    ),
 ]
 
 TEACHER_CASES = [
@@ -287,20 +474,48 @@ TEACHER_CASES = [
     refused("claim-cancelled", "ana", "teach claim", {"session": "$cancelled"}, "was cancelled"),
     refused("claim-taken", "kofi", "teach claim", {"session": "$claimed"}, "Another teacher has just claimed"),
     refused("claim-as-member", "sam", "teach claim", {"session": "$open"}, "Only teachers can claim"),
-    refused("release-reason-blank", "ana", "teach release", {"session": "$claimed", "reason": "   "},
-            "the reason is empty"),
-    refused("release-reason-NUL", "ana", "teach release", {"session": "$claimed", "reason": f"ill{NUL}"},
-            INVISIBLE, "U+0000"),
-    refused("release-reason-zero-width", "ana", "teach release", {"session": "$claimed", "reason": f"i{ZWSP}ll"},
-            "U+200B"),
-    refused("release-reason-two-lines", "ana", "teach release", {"session": "$claimed", "reason": "ill\nsorry"},
-            "must be on one line"),
-    refused("release-not-claimed", "ana", "teach release", {"session": "$open", "reason": "ill"},
-            "has no teacher at the moment"),
-    refused("release-someone-elses", "kofi", "teach release", {"session": "$claimed", "reason": "ill"},
-            "held by another teacher"),
-    refused("release-as-member", "sam", "teach release", {"session": "$claimed", "reason": "ill"},
-            "Only teachers can claim or release"),
+    refused(
+        "release-reason-blank", "ana", "teach release", {"session": "$claimed", "reason": "   "}, "the reason is empty"
+    ),
+    refused(
+        "release-reason-NUL",
+        "ana",
+        "teach release",
+        {"session": "$claimed", "reason": f"ill{NUL}"},
+        INVISIBLE,
+        "U+0000",
+    ),
+    refused(
+        "release-reason-zero-width", "ana", "teach release", {"session": "$claimed", "reason": f"i{ZWSP}ll"}, "U+200B"
+    ),
+    refused(
+        "release-reason-two-lines",
+        "ana",
+        "teach release",
+        {"session": "$claimed", "reason": "ill\nsorry"},
+        "must be on one line",
+    ),
+    refused(
+        "release-not-claimed",
+        "ana",
+        "teach release",
+        {"session": "$open", "reason": "ill"},
+        "has no teacher at the moment",
+    ),
+    refused(
+        "release-someone-elses",
+        "kofi",
+        "teach release",
+        {"session": "$claimed", "reason": "ill"},
+        "held by another teacher",
+    ),
+    refused(
+        "release-as-member",
+        "sam",
+        "teach release",
+        {"session": "$claimed", "reason": "ill"},
+        "Only teachers can claim or release",
+    ),
     by_discord("release-reason-empty", "ana", "teach release", {"session": "$claimed", "reason": ""}),
     by_discord("release-reason-301", "ana", "teach release", {"session": "$claimed", "reason": "r" * 301}),
     refused("practice-url", "ana", "teach practice", {"session": "$claimed", "practice": EVIL_URL}, CATALOG),
@@ -308,18 +523,33 @@ TEACHER_CASES = [
     refused("practice-file-url", "ana", "teach practice", {"session": "$claimed", "practice": FILE_URL}, CATALOG),
     refused("practice-empty", "ana", "teach practice", {"session": "$claimed", "practice": ""}, CATALOG),
     refused("practice-mention", "ana", "teach practice", {"session": "$claimed", "practice": EVERYONE}, CATALOG),
-    refused("practice-not-claimed", "ana", "teach practice", {"session": "$open", "practice": "Silent Sit"},
-            "Please claim the session first"),
-    refused("practice-as-member", "sam", "teach practice", {"session": "$claimed", "practice": "Silent Sit"},
-            "Only teachers"),
+    refused(
+        "practice-not-claimed",
+        "ana",
+        "teach practice",
+        {"session": "$open", "practice": "Silent Sit"},
+        "Please claim the session first",
+    ),
+    refused(
+        "practice-as-member",
+        "sam",
+        "teach practice",
+        {"session": "$claimed", "practice": "Silent Sit"},
+        "Only teachers",
+    ),
     by_discord("open-days-zero", "ana", "teach open", {"days": 0}),
     by_discord("open-days-29", "ana", "teach open", {"days": 29}),
-    accepted("practice-any-case", "ana", "teach practice", {"session": "$claimed", "practice": "silent   SIT"},
-             "Silent Sit"),
+    accepted(
+        "practice-any-case", "ana", "teach practice", {"session": "$claimed", "practice": "silent   SIT"}, "Silent Sit"
+    ),
     accepted("claim-own-again", "ana", "teach claim", {"session": "$claimed"}, "Tea time"),
-    accepted("release-reason-with-mentions", "ana", "teach release",
-             {"session": "$claimed", "reason": f"{EVERYONE} <@&$teacher_role> <@$sam> {BOLD} {MASKED_LINK}"},
-             "Tea time"),
+    accepted(
+        "release-reason-with-mentions",
+        "ana",
+        "teach release",
+        {"session": "$claimed", "reason": f"{EVERYONE} <@&$teacher_role> <@$sam> {BOLD} {MASKED_LINK}"},
+        "Tea time",
+    ),
 ]
 
 MEMBER_CASES = [
@@ -337,30 +567,53 @@ MEMBER_CASES = [
     refused("timezone-PST", "sam", "settings timezone", {"name": "PST"}, "abbreviation", "America/Los_Angeles"),
     refused("timezone-UTC+3", "sam", "settings timezone", {"name": "UTC+3"}, "fixed offset", "Etc/GMT-3"),
     refused("timezone-EST5EDT", "sam", "settings timezone", {"name": "EST5EDT"}, "abbreviation", "America/New_York"),
-    refused("timezone-Mars", "sam", "settings timezone", {"name": "Mars/Olympus"},
-            "isn't a time zone name the bot knows", "named after a place"),
-    refused("timezone-blank", "sam", "settings timezone", {"name": "   "}, "Please give a time zone",
-            "Europe/London"),
+    refused(
+        "timezone-Mars",
+        "sam",
+        "settings timezone",
+        {"name": "Mars/Olympus"},
+        "isn't a time zone name the bot knows",
+        "named after a place",
+    ),
+    refused("timezone-blank", "sam", "settings timezone", {"name": "   "}, "Please give a time zone", "Europe/London"),
     refused("timezone-NUL", "sam", "settings timezone", {"name": f"Europe/London{NUL}"}, "isn't a time zone name"),
     refused("timezone-bidi", "sam", "settings timezone", {"name": f"{RLO}nodnoL/eporuE"}, "isn't a time zone name"),
-    refused("timezone-overlong", "sam", "settings timezone", {"name": "Europe/" + "x" * 200},
-            "isn't a time zone name", "…"),
+    refused(
+        "timezone-overlong", "sam", "settings timezone", {"name": "Europe/" + "x" * 200}, "isn't a time zone name", "…"
+    ),
     refused("timezone-traversal", "sam", "settings timezone", {"name": TRAVERSAL}, "isn't a time zone name"),
-    refused("timezone-posix-prefix", "sam", "settings timezone", {"name": "posix/Europe/London"},
-            "isn't a time zone name", "Europe/London"),
+    refused(
+        "timezone-posix-prefix",
+        "sam",
+        "settings timezone",
+        {"name": "posix/Europe/London"},
+        "isn't a time zone name",
+        "Europe/London",
+    ),
     refused("timezone-localtime", "sam", "settings timezone", {"name": "localtime"}, "isn't a time zone name"),
     refused("timezone-mention", "sam", "settings timezone", {"name": EVERYONE}, "isn't a time zone name"),
-    refused("timezone-half-hour-offset", "sam", "settings timezone", {"name": "UTC+14:30"},
-            "fixed offset", "nearest city"),
+    refused(
+        "timezone-half-hour-offset", "sam", "settings timezone", {"name": "UTC+14:30"}, "fixed offset", "nearest city"
+    ),
     refused("timezone-GMT-13", "sam", "settings timezone", {"name": "GMT-13"}, "fixed offset", "nearest city"),
-    refused("timezone-and-clear", "sam", "settings timezone", {"name": "Europe/Paris", "clear": True},
-            "either give a time zone name or choose clear"),
+    refused(
+        "timezone-and-clear",
+        "sam",
+        "settings timezone",
+        {"name": "Europe/Paris", "clear": True},
+        "either give a time zone name or choose clear",
+    ),
     by_discord("schedule-days-zero", "sam", "schedule", {"days": 0}),
     by_discord("schedule-days-29", "sam", "schedule", {"days": 29}),
     by_discord("series-as-member", "sam", "series list", {}),
     accepted("timezone-lower-case", "sam", "settings timezone", {"name": "europe/london"}, "**Europe/London**"),
-    accepted("timezone-spaces-for-underscores", "priya", "settings timezone",
-             {"name": "america/argentina/buenos aires"}, "**America/Argentina/Buenos_Aires**"),
+    accepted(
+        "timezone-spaces-for-underscores",
+        "priya",
+        "settings timezone",
+        {"name": "america/argentina/buenos aires"},
+        "**America/Argentina/Buenos_Aires**",
+    ),
     accepted("signup-and-signout", "priya", "signup", {"session": "$open"}, "You're signed up for"),
 ]
 
@@ -370,8 +623,12 @@ FEEDBACK_CASES = [
     refused("feedback-bidi", "sam", "feedback", {"text": f"{RLO}sknaht"}, INVISIBLE, "U+202E"),
     refused("feedback-zero-width", "sam", "feedback", {"text": f"than{ZWSP}ks"}, INVISIBLE, "U+200B"),
     by_discord("feedback-1501", "sam", "feedback", {"text": "f" * 1501}),
-    accepted("feedback-mentions-inert", "sam", "feedback",
-             {"text": f"{EVERYONE} {HERE} <@&$teacher_role> <@$ana> {BOLD} {MASKED_LINK}\nthank you"}),
+    accepted(
+        "feedback-mentions-inert",
+        "sam",
+        "feedback",
+        {"text": f"{EVERYONE} {HERE} <@&$teacher_role> <@$ana> {BOLD} {MASKED_LINK}\nthank you"},
+    ),
     accepted("feedback-emoji-only", "priya", "feedback", {"text": EMOJI_TITLE}),
 ]
 
@@ -388,16 +645,46 @@ ROOM_CASES = [
 ]
 
 FOREIGN_CASES = [
-    refused("create-channel-of-another-guild", "laila", "series create", {**CREATE, "channel": "$foreign"},
-            "The channel given for “channel”", *UNUSABLE),
-    refused("edit-channel-of-another-guild", "laila", "series edit", {"series": "$series", "channel": "$foreign"},
-            "The channel given for “channel”", *UNUSABLE),
-    refused("add-channel-of-another-guild", "laila", "session add", {**ADD, "channel": "$foreign"},
-            "The channel given for “channel”", *UNUSABLE),
-    refused("channel-of-another-guild", "laila", "session channel", {"session": "$open", "channel": "$foreign"},
-            "The channel given for “channel”", *UNUSABLE),
-    refused("assign-someone-not-in-the-guild", "laila", "session assign",
-            {"session": "$open", "teacher": "$stranger"}, "The member given for “teacher”", *UNUSABLE),
+    refused(
+        "create-channel-of-another-guild",
+        "laila",
+        "series create",
+        {**CREATE, "channel": "$foreign"},
+        "The channel given for “channel”",
+        *UNUSABLE,
+    ),
+    refused(
+        "edit-channel-of-another-guild",
+        "laila",
+        "series edit",
+        {"series": "$series", "channel": "$foreign"},
+        "The channel given for “channel”",
+        *UNUSABLE,
+    ),
+    refused(
+        "add-channel-of-another-guild",
+        "laila",
+        "session add",
+        {**ADD, "channel": "$foreign"},
+        "The channel given for “channel”",
+        *UNUSABLE,
+    ),
+    refused(
+        "channel-of-another-guild",
+        "laila",
+        "session channel",
+        {"session": "$open", "channel": "$foreign"},
+        "The channel given for “channel”",
+        *UNUSABLE,
+    ),
+    refused(
+        "assign-someone-not-in-the-guild",
+        "laila",
+        "session assign",
+        {"session": "$open", "teacher": "$stranger"},
+        "The member given for “teacher”",
+        *UNUSABLE,
+    ),
 ]
 
 
@@ -448,8 +735,9 @@ async def setup(sandbox: Sandbox, bot: PracticeCirclesBot, monkeypatch: pytest.M
     await sessions.claim(actor(sandbox, "ana"), claimed)
     await sessions.cancel_session(laila, cancelled, "Closed")
     await sessions.sign_up(world.find_member("sam").id, extra)
-    foreign = Channel(id=world.snowflakes.next(), type=ChannelType.GUILD_VOICE, name="Elsewhere",
-                      guild_id=world.snowflakes.next())
+    foreign = Channel(
+        id=world.snowflakes.next(), type=ChannelType.GUILD_VOICE, name="Elsewhere", guild_id=world.snowflakes.next()
+    )
     stranger = Member(user=world.add_user("stranger", "Stranger"), roles=[], joined_at=world.now())
     person = sandbox.person("laila")
     resolve_user = person._resolve_user
@@ -638,8 +926,6 @@ async def test_room_play_takes_only_an_approved_recording_id(
     assert not group.failures, "\n".join(group.failures)
     assert not unexpected_errors(caplog)
     assert await practice.core.runner.running_in(quiet.id) is not None
-
-
 
 
 def test_the_tables_hold_enough_cases_and_controls() -> None:

@@ -104,8 +104,9 @@ BROKEN: list[Any] = [
     # --- titles and sources: shown in Discord menus ---------------------------------------------------
     pytest.param({"title": ""}, "bell", ["title must not be empty"], id="title-empty"),
     pytest.param({"title": "   "}, "bell", ["title must not be empty"], id="title-blank"),
-    pytest.param({"title": "x" * 101}, "bell", ["title must be at most 100 characters", "got 101"],
-                 id="title-101-chars"),
+    pytest.param(
+        {"title": "x" * 101}, "bell", ["title must be at most 100 characters", "got 101"], id="title-101-chars"
+    ),
     pytest.param({"title": f"Bell{NUL}"}, "bell", ["title ", INVISIBLE, "U+0000"], id="title-NUL"),
     pytest.param({"title": f"{RLO}lleB"}, "bell", ["title ", INVISIBLE, "U+202E"], id="title-bidi-override"),
     pytest.param({"title": f"Be{ZWSP}ll"}, "bell", ["title ", INVISIBLE, "U+200B"], id="title-zero-width-space"),
@@ -116,55 +117,93 @@ BROKEN: list[Any] = [
     pytest.param({"source": ""}, "bell", ["source must not be empty"], id="source-empty"),
     pytest.param({"source": f"Teacher{BEL}"}, "bell", ["source ", INVISIBLE, "U+0007"], id="source-bell-char"),
     # --- kind and language ------------------------------------------------------------------------------
-    pytest.param({"kind": "music"}, "bell", ["kind must be one of practice, welcome-reading, bell", "'music'"],
-                 id="kind-unknown"),
+    pytest.param(
+        {"kind": "music"}, "bell", ["kind must be one of practice, welcome-reading, bell", "'music'"], id="kind-unknown"
+    ),
     pytest.param({"kind": "BELL"}, "bell", ["kind must be one of", "'BELL'"], id="kind-upper-case"),
     pytest.param({"kind": None}, "bell", ["kind must be one of", "None"], id="kind-null"),
-    pytest.param({"language": "english"}, "bell", ["language must be a language code such as en", "'english'"],
-                 id="language-word"),
-    pytest.param({"language": "en_US"}, "bell", ["language must be a language code", "pt-BR"],
-                 id="language-underscore"),
+    pytest.param(
+        {"language": "english"},
+        "bell",
+        ["language must be a language code such as en", "'english'"],
+        id="language-word",
+    ),
+    pytest.param(
+        {"language": "en_US"}, "bell", ["language must be a language code", "pt-BR"], id="language-underscore"
+    ),
     pytest.param({"language": "e"}, "bell", ["language must be a language code"], id="language-one-letter"),
     pytest.param({"language": False}, "bell", ["language must be text, got False"], id="language-yaml-no"),
     # --- duration: negative, zero, huge, not a number ------------------------------------------------------
-    pytest.param({"duration_seconds": -3}, "bell", ["duration_seconds must be a positive number", "-3"],
-                 id="duration-negative"),
-    pytest.param({"duration_seconds": 0}, "bell", ["duration_seconds must be a positive number", "got 0"],
-                 id="duration-zero"),
-    pytest.param({"duration_seconds": "six"}, "bell", ["duration_seconds must be a positive number", "'six'"],
-                 id="duration-text"),
-    pytest.param({"duration_seconds": True}, "bell", ["duration_seconds must be a positive number", "True"],
-                 id="duration-bool"),
-    pytest.param({"duration_seconds": float("nan")}, "bell", ["duration_seconds must be a positive number", "nan"],
-                 id="duration-nan"),
-    pytest.param({"duration_seconds": float("inf")}, "bell", ["duration_seconds must be a positive number", "inf"],
-                 id="duration-inf"),
-    pytest.param({"duration_seconds": 10**400}, "bell", ["duration_seconds must be a positive number", "inf"],
-                 id="duration-400-digits"),
-    pytest.param({"duration_seconds": 60.0}, "bell", ["duration_seconds says 60 s", "lasts 6.00 s"],
-                 id="duration-wrong"),
+    pytest.param(
+        {"duration_seconds": -3}, "bell", ["duration_seconds must be a positive number", "-3"], id="duration-negative"
+    ),
+    pytest.param(
+        {"duration_seconds": 0}, "bell", ["duration_seconds must be a positive number", "got 0"], id="duration-zero"
+    ),
+    pytest.param(
+        {"duration_seconds": "six"}, "bell", ["duration_seconds must be a positive number", "'six'"], id="duration-text"
+    ),
+    pytest.param(
+        {"duration_seconds": True}, "bell", ["duration_seconds must be a positive number", "True"], id="duration-bool"
+    ),
+    pytest.param(
+        {"duration_seconds": float("nan")},
+        "bell",
+        ["duration_seconds must be a positive number", "nan"],
+        id="duration-nan",
+    ),
+    pytest.param(
+        {"duration_seconds": float("inf")},
+        "bell",
+        ["duration_seconds must be a positive number", "inf"],
+        id="duration-inf",
+    ),
+    pytest.param(
+        {"duration_seconds": 10**400},
+        "bell",
+        ["duration_seconds must be a positive number", "inf"],
+        id="duration-400-digits",
+    ),
+    pytest.param(
+        {"duration_seconds": 60.0}, "bell", ["duration_seconds says 60 s", "lasts 6.00 s"], id="duration-wrong"
+    ),
     # --- file: only a file inside the list's folder, never a URL or a way out ---------------------------------
     pytest.param({"file": EVIL_URL}, "bell", [f"its file {EVIL_URL} is missing", "looked for"], id="file-https-url"),
     pytest.param({"file": FILE_URL}, "bell", [f"its file {FILE_URL} is missing"], id="file-file-url"),
-    pytest.param({"file": TRAVERSAL}, "bell", ["is outside the folder of the recordings list", "audio/ folder"],
-                 id="file-path-traversal"),
-    pytest.param({"file": "/etc/passwd"}, "bell", ["its file /etc/passwd is outside the folder"],
-                 id="file-absolute-outside"),
+    pytest.param(
+        {"file": TRAVERSAL},
+        "bell",
+        ["is outside the folder of the recordings list", "audio/ folder"],
+        id="file-path-traversal",
+    ),
+    pytest.param(
+        {"file": "/etc/passwd"}, "bell", ["its file /etc/passwd is outside the folder"], id="file-absolute-outside"
+    ),
     pytest.param({"file": "../outside.ogg"}, "bell", ["is outside the folder"], id="file-parent-folder"),
     pytest.param({"file": "audio"}, "bell", ["its file audio is missing"], id="file-is-a-folder"),
     pytest.param({"file": "audio/bell.ogg\x00.txt"}, "bell", ["file ", INVISIBLE, "U+0000"], id="file-NUL"),
     pytest.param({"file": ""}, "bell", ["file must not be empty"], id="file-empty"),
     # --- sha256 -----------------------------------------------------------------------------------------
-    pytest.param({"sha256": "abc123"}, "bell", ["sha256 must be 64 hexadecimal digits", "recordings add"],
-                 id="sha-short"),
+    pytest.param(
+        {"sha256": "abc123"}, "bell", ["sha256 must be 64 hexadecimal digits", "recordings add"], id="sha-short"
+    ),
     pytest.param({"sha256": "g" * 64}, "bell", ["sha256 must be 64 hexadecimal digits"], id="sha-not-hex"),
-    pytest.param({"sha256": "0" * 64}, "bell", ["has changed since it was approved", "Restore the approved file"],
-                 id="sha-other-file"),
+    pytest.param(
+        {"sha256": "0" * 64},
+        "bell",
+        ["has changed since it was approved", "Restore the approved file"],
+        id="sha-other-file",
+    ),
     # --- source_url and unknown fields -------------------------------------------------------------------
-    pytest.param({"source_url": "http://soundcloud.test/bell"}, "bell",
-                 ["source_url must be a web link starting with https://"], id="source-url-http"),
-    pytest.param({"source_url": "javascript:alert(1)"}, "bell", ["source_url must be a web link"],
-                 id="source-url-javascript"),
+    pytest.param(
+        {"source_url": "http://soundcloud.test/bell"},
+        "bell",
+        ["source_url must be a web link starting with https://"],
+        id="source-url-http",
+    ),
+    pytest.param(
+        {"source_url": "javascript:alert(1)"}, "bell", ["source_url must be a web link"], id="source-url-javascript"
+    ),
     pytest.param({"source_url": FILE_URL}, "bell", ["source_url must be a web link"], id="source-url-file"),
     pytest.param({"titel": "Bell"}, "bell", ["unknown field 'titel'", "did you mean 'title'?"], id="field-misspelt"),
     pytest.param({"url": EVIL_URL}, "bell", ["unknown field 'url'", "the fields are id, title"], id="field-url"),
@@ -172,20 +211,33 @@ BROKEN: list[Any] = [
 
 # Whole-file problems: (text of recordings.yaml, words the error must contain)
 WHOLE_FILE: list[Any] = [
-    pytest.param("recordings:\n  - id: bell\n    title: [unclosed\n", ["not valid YAML", "line 4, column 1"],
-                 id="yaml-unclosed-list"),
-    pytest.param("recordings:\n\t- id: bell\n", ["not valid YAML", "line 2, column 1", "indentation"],
-                 id="yaml-tab-indent"),
+    pytest.param(
+        "recordings:\n  - id: bell\n    title: [unclosed\n",
+        ["not valid YAML", "line 4, column 1"],
+        id="yaml-unclosed-list",
+    ),
+    pytest.param(
+        "recordings:\n\t- id: bell\n", ["not valid YAML", "line 2, column 1", "indentation"], id="yaml-tab-indent"
+    ),
     pytest.param("recordings:\n  - id: a\x00\n", ["not valid YAML", "#x0000"], id="yaml-raw-NUL"),
-    pytest.param("recordings:\n  - !!python/object/apply:os.system ['echo hi']\n",
-                 ["not valid YAML", "line 2, column 5", "no tags starting with !"], id="yaml-python-tag"),
-    pytest.param("recordings:\n  - id: bell\n    title: 2026-02-30\n",
-                 ["not valid YAML", "line 2", "day is out of range", 'title: "2026-02-30"'],
-                 id="yaml-date-30-february"),
-    pytest.param("recordings:\n  - id: bell\n    duration_seconds: " + "9" * 5000 + "\n",
-                 ["not valid YAML", "line 2", "a value cannot be read"], id="yaml-5000-digit-number"),
-    pytest.param("recordings:\n  - <<: 5\n", ["not valid YAML", "line 2", "a value cannot be read"],
-                 id="yaml-bad-merge"),
+    pytest.param(
+        "recordings:\n  - !!python/object/apply:os.system ['echo hi']\n",
+        ["not valid YAML", "line 2, column 5", "no tags starting with !"],
+        id="yaml-python-tag",
+    ),
+    pytest.param(
+        "recordings:\n  - id: bell\n    title: 2026-02-30\n",
+        ["not valid YAML", "line 2", "day is out of range", 'title: "2026-02-30"'],
+        id="yaml-date-30-february",
+    ),
+    pytest.param(
+        "recordings:\n  - id: bell\n    duration_seconds: " + "9" * 5000 + "\n",
+        ["not valid YAML", "line 2", "a value cannot be read"],
+        id="yaml-5000-digit-number",
+    ),
+    pytest.param(
+        "recordings:\n  - <<: 5\n", ["not valid YAML", "line 2", "a value cannot be read"], id="yaml-bad-merge"
+    ),
     pytest.param("- id: bell\n", ["must start with 'recordings:'", "line 1, column 1"], id="top-level-list"),
     pytest.param("recordings: some text\n", ["each entry begins with '- id:'"], id="recordings-is-text"),
     pytest.param("recordings: []\nextra: 1\n", ["nothing else at the top level", "'extra'"], id="extra-top-key"),

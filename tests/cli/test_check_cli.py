@@ -39,9 +39,7 @@ def test_usable_setup_exits_zero_and_migrates_the_database(
         assert connection.execute("PRAGMA user_version").fetchone()[0] >= 1
 
 
-def test_broken_config_is_reported_with_its_key(
-    workspace: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_broken_config_is_reported_with_its_key(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = workspace / "config.toml"
     config.write_text(config.read_text().replace("grace_minutes = 5", "grace_minutes = 90"))
     assert main(["check", "--config", str(config)]) == 1

@@ -58,8 +58,19 @@ def test_add_converts_a_wav_then_copies_an_ogg_and_verify_passes(
     capsys: pytest.CaptureFixture[str], wav: Path, listing: Path
 ) -> None:
     code, out, err = run(
-        capsys, "add", str(wav), "--title", "Affectionate Breathing", "--kind", "practice",
-        "--source", "A Teacher", "--language", "en", "--recordings", str(listing),
+        capsys,
+        "add",
+        str(wav),
+        "--title",
+        "Affectionate Breathing",
+        "--kind",
+        "practice",
+        "--source",
+        "A Teacher",
+        "--language",
+        "en",
+        "--recordings",
+        str(listing),
     )
     assert (code, err) == (0, "")
     assert "added 'affectionate-breathing'" in out
@@ -68,9 +79,23 @@ def test_add_converts_a_wav_then_copies_an_ogg_and_verify_passes(
     assert audio.ready_for_discord(converted)
 
     code, out, err = run(
-        capsys, "add", str(BELL), "--title", "Bell", "--kind", "bell", "--source", "Practice Circles",
-        "--language", "zxx", "--id", "soft-bell", "--source-url", "https://soundcloud.test/bell",
-        "--recordings", str(listing),
+        capsys,
+        "add",
+        str(BELL),
+        "--title",
+        "Bell",
+        "--kind",
+        "bell",
+        "--source",
+        "Practice Circles",
+        "--language",
+        "zxx",
+        "--id",
+        "soft-bell",
+        "--source-url",
+        "https://soundcloud.test/bell",
+        "--recordings",
+        str(listing),
     )
     assert (code, err) == (0, "")
     assert "copied as it is" in out
@@ -112,9 +137,7 @@ def test_verify_fails_and_names_a_tampered_entry(capsys: pytest.CaptureFixture[s
     assert "no approved recordings" in out and "1 entry is refused" in out
 
 
-def test_duplicate_id_is_refused_and_nothing_changes(
-    capsys: pytest.CaptureFixture[str], listing: Path
-) -> None:
+def test_duplicate_id_is_refused_and_nothing_changes(capsys: pytest.CaptureFixture[str], listing: Path) -> None:
     assert add_bell(capsys, listing)[0] == 0
     before = snapshot(listing.parent)
     code, out, err = add_bell(capsys, listing)
@@ -124,9 +147,7 @@ def test_duplicate_id_is_refused_and_nothing_changes(
     assert snapshot(listing.parent) == before
 
 
-def test_a_failed_conversion_changes_nothing(
-    capsys: pytest.CaptureFixture[str], listing: Path, tmp_path: Path
-) -> None:
+def test_a_failed_conversion_changes_nothing(capsys: pytest.CaptureFixture[str], listing: Path, tmp_path: Path) -> None:
     assert add_bell(capsys, listing)[0] == 0
     before = snapshot(listing.parent)
     not_audio = tmp_path / "notes.wav"
@@ -152,12 +173,8 @@ def test_first_failed_add_leaves_no_list_and_no_audio_folder(
 
 
 @pytest.mark.parametrize("source", ["https://soundcloud.test/track.mp3", "concat:a.wav|b.wav", "-"])
-def test_add_refuses_anything_but_a_local_file(
-    capsys: pytest.CaptureFixture[str], listing: Path, source: str
-) -> None:
-    code, _, err = run(
-        capsys, "add", source, "--title", "T", "--kind", "practice", "--recordings", str(listing)
-    )
+def test_add_refuses_anything_but_a_local_file(capsys: pytest.CaptureFixture[str], listing: Path, source: str) -> None:
+    code, _, err = run(capsys, "add", source, "--title", "T", "--kind", "practice", "--recordings", str(listing))
     assert code == 2
     assert "only a file on this computer can be used" in err
     assert list(listing.parent.iterdir()) == []
@@ -165,8 +182,17 @@ def test_add_refuses_anything_but_a_local_file(
 
 def test_add_explains_bad_kind_and_language(capsys: pytest.CaptureFixture[str], listing: Path) -> None:
     code, _, err = run(
-        capsys, "add", str(BELL), "--title", "T", "--kind", "music", "--language", "english",
-        "--recordings", str(listing),
+        capsys,
+        "add",
+        str(BELL),
+        "--title",
+        "T",
+        "--kind",
+        "music",
+        "--language",
+        "english",
+        "--recordings",
+        str(listing),
     )
     assert code == 2
     assert "kind must be one of practice, welcome-reading, bell" in err
@@ -182,7 +208,10 @@ def test_verify_of_a_missing_list_is_an_error(capsys: pytest.CaptureFixture[str]
 def test_verify_the_shipped_list_from_a_real_process() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "recordings", "verify"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK       bell  (bell, 0:06, audio/bell.ogg)")

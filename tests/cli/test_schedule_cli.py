@@ -92,9 +92,7 @@ def test_preview_json_equals_oracle(
 
 
 def test_preview_json_shape_for_the_first_monday_of_march_2026(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_preview(
-        capsys, "--weekly", "MON@00:00", "--from", "2026-03-01", "--count", "2", "--json"
-    )
+    code, out, _ = run_preview(capsys, "--weekly", "MON@00:00", "--from", "2026-03-01", "--count", "2", "--json")
     assert code == 0
     first, second = json.loads(out)
     assert first["start_utc"] == "2026-03-02T08:00:00Z"

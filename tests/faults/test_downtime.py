@@ -92,8 +92,10 @@ async def test_six_hours_down_late_reminders_once_begun_ones_dropped_session_res
             core = bot.core
             # The session opens and begins with nobody to teach: the welcome, then the choice; everyone muted.
             await sandbox.wait_until(
-                lambda: any(m.content == texts.CHOICE_PROMPT for m in sandbox.channel_messages(quiet))
-                and ledger_rows(database, failing.id) == [("pending", False, 1)] * MEMBERS,
+                lambda: (
+                    any(m.content == texts.CHOICE_PROMPT for m in sandbox.channel_messages(quiet))
+                    and ledger_rows(database, failing.id) == [("pending", False, 1)] * MEMBERS
+                ),
                 timeout=20,
                 what="the choice to be offered and every DM to the failing session to be refused",
             )
@@ -114,8 +116,10 @@ async def test_six_hours_down_late_reminders_once_begun_ones_dropped_session_res
             core = bot.core
             people = [sandbox.person(m.id) for m in members]
             await sandbox.wait_until(
-                lambda: all(p.dms() for p in people)
-                and any(m.content.startswith("This session has closed") for m in sandbox.channel_messages(quiet)),
+                lambda: (
+                    all(p.dms() for p in people)
+                    and any(m.content.startswith("This session has closed") for m in sandbox.channel_messages(quiet))
+                ),
                 timeout=30,
                 what="the late reminders and the sitting to close",
             )

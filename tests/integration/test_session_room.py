@@ -150,9 +150,7 @@ def bot_packets(r: Room) -> list[bytes]:
     return [frame.opus for frame in bot_frames(r.sandbox) if frame.opus != SILENCE]
 
 
-async def frames_until(
-    r: Room, condition: Callable[[list[Frame]], bool], *, timeout: float, what: str
-) -> None:
+async def frames_until(r: Room, condition: Callable[[list[Frame]], bool], *, timeout: float, what: str) -> None:
     """Wait, frame by frame (no polling), until the bot's frames satisfy `condition`."""
     assert r.sandbox.voice is not None
     capture, bot_id = r.sandbox.voice.capture, r.sandbox.world.bot_user.id
@@ -353,9 +351,7 @@ async def test_a_teacher_present_leads_and_the_bot_plays_only_what_they_ask(room
     assert bot_packets(r) == ogg_opus_packets(r.bell), "nothing more was played"
 
 
-async def test_a_teacher_who_arrives_mid_recording_takes_over_within_a_second(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
+async def test_a_teacher_who_arrives_mid_recording_takes_over_within_a_second(sandbox: Sandbox, tmp_path: Path) -> None:
     config = make_config(sandbox, tmp_path, practice_seconds=3.0)
     sam, ana = sandbox.person("sam"), sandbox.person("ana")
     await sam.join_voice(STAGE)
@@ -483,9 +479,7 @@ async def test_a_late_choice_is_declined_kindly_and_self_care_is_offered_private
     minutes = r.config.sessions.default_silent_sit_minutes
     assert r.posted(texts.CHOICE_DEFAULT.format(minutes=minutes))
     late_sit = await (await sam.press_button(choice_message, f"pc:sit:{r.session.id}:20")).response()
-    late_recording = await (
-        await priya.choose(choice_message, f"pc:play:{r.session.id}", [r.practice_id])
-    ).response()
+    late_recording = await (await priya.choose(choice_message, f"pc:play:{r.session.id}", [r.practice_id])).response()
     for late in (late_sit, late_recording):
         assert late.ephemeral and late.content == texts.CHOICE_ALREADY_MADE
     run = await r.run()

@@ -115,9 +115,7 @@ def test_buckets_split_by_major_parameter_and_method_only(limiter: RateLimiter) 
     assert not post(limiter, "1").allowed
     other_channel = post(limiter, "2")
     assert other_channel.allowed
-    assert other_channel.headers["X-RateLimit-Bucket"] == bucket_hash(
-        "POST", MESSAGES
-    )  # same bucket, own window
+    assert other_channel.headers["X-RateLimit-Bucket"] == bucket_hash("POST", MESSAGES)  # same bucket, own window
     assert limiter.decide("GET", MESSAGES, {"channel_id": "1"}).allowed  # other method, other bucket
     # message_id is not a major parameter: edits of different messages share a window.
     for message in range(5):
@@ -449,9 +447,7 @@ def quick_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[_QuickSleep]:
     yield shim
 
 
-async def test_discord_py_retries_a_5xx_burst(
-    tiny: tuple[TinyDiscord, HTTPClient], quick_sleep: _QuickSleep
-) -> None:
+async def test_discord_py_retries_a_5xx_burst(tiny: tuple[TinyDiscord, HTTPClient], quick_sleep: _QuickSleep) -> None:
     server, client = tiny
     server.faults.inject(500, route=MESSAGES)
     server.faults.inject(502, route=MESSAGES)

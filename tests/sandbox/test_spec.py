@@ -167,9 +167,7 @@ VALID: dict[str, Build] = {
             embed=discord.Embed(title="Tonight", description="Self-compassion break", colour=0x5865F2)
             .add_field(name="When", value="<t:1741539600:F>")
             .set_footer(text="Practice Circles"),
-            allowed_mentions=discord.AllowedMentions(
-                everyone=False, users=[discord.Object(USER)], roles=False
-            ),
+            allowed_mentions=discord.AllowedMentions(everyone=False, users=[discord.Object(USER)], roles=False),
             mention_author=False,
             flags=discord.MessageFlags(suppress_notifications=True),
         ),
@@ -253,9 +251,7 @@ VALID: dict[str, Build] = {
 
 
 @pytest.mark.parametrize("name", list(VALID))
-def test_discord_py_requests_are_valid(
-    spec: OpenAPISpec, http: tuple[HTTPClient, Recorder], name: str
-) -> None:
+def test_discord_py_requests_are_valid(spec: OpenAPISpec, http: tuple[HTTPClient, Recorder], name: str) -> None:
     client, recorder = http
     VALID[name](client)
     assert len(recorder.sent) == 1
@@ -282,9 +278,7 @@ async def test_command_bulk_overwrite_is_valid(spec: OpenAPISpec, http: tuple[HT
     [
         (
             "message",
-            interaction_message_response_params(
-                type=4, content="Saved.", flags=discord.MessageFlags(ephemeral=True)
-            ),
+            interaction_message_response_params(type=4, content="Saved.", flags=discord.MessageFlags(ephemeral=True)),
         ),
         ("defer", interaction_response_params(type=5, data={"flags": 64})),
     ],
@@ -424,14 +418,10 @@ def test_wrong_content_type_and_bad_multipart(spec: OpenAPISpec) -> None:
     problems = spec.validate("POST", MESSAGES, {}, parts, "multipart/form-data; boundary=b")
     assert any("body.content: 5 is not of type" in p for p in problems), problems
     assert any(
-        "body.files[10]: not a file part this route accepts (accepts: files[0]..files[9])" in p
-        for p in problems
+        "body.files[10]: not a file part this route accepts (accepts: files[0]..files[9])" in p for p in problems
     )
     bad_json = {"payload_json": "{nope", "files[0]": b"x"}
-    assert (
-        "payload_json: not valid JSON"
-        in spec.validate("POST", MESSAGES, {}, bad_json, "multipart/form-data")[0]
-    )
+    assert "payload_json: not valid JSON" in spec.validate("POST", MESSAGES, {}, bad_json, "multipart/form-data")[0]
 
 
 # --- routing -----------------------------------------------------------------------------------------
@@ -469,9 +459,7 @@ def test_route_template(spec: OpenAPISpec, method: str, path: str, template: str
 # --- finding the spec ----------------------------------------------------------------------------------
 
 
-def test_locate_missing_spec_returns_none_and_says_why(
-    tmp_path: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_locate_missing_spec_returns_none_and_says_why(tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
     missing = tmp_path / "nowhere" / "openapi.json"
     with caplog.at_level(logging.WARNING, logger="loopback.spec"):
         assert OpenAPISpec.locate({"DISCORD_OPENAPI_SPEC": str(missing)}) is None
@@ -504,11 +492,7 @@ UNION_CASES: list[tuple[str, str, Any]] = [
     (
         "POST",
         MESSAGES,
-        {
-            "components": [
-                {"type": 1, "components": [{"type": 2, "style": 1, "label": "ok", "custom_id": "a"}]}
-            ]
-        },
+        {"components": [{"type": 1, "components": [{"type": 2, "style": 1, "label": "ok", "custom_id": "a"}]}]},
     ),
     ("POST", MESSAGES, {"components": [{"type": 1, "components": [{"type": 2, "style": 9}]}]}),
     ("POST", MESSAGES, {"components": [{"type": 99}]}),

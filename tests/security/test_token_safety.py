@@ -90,8 +90,15 @@ class BotProcess:
     async def start(cls, *arguments: str, env: dict[str, str]) -> BotProcess:
         """Start the child."""
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", *arguments,
-            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot",
+            *arguments,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         return cls(process)
 
@@ -194,9 +201,7 @@ async def test_running_bot_never_logs_its_token_even_at_debug_level(
         pytest.param({"DISCORD_TOKEN": "{token}", "DISCORD_TOKEN_FILE": "{file}"}, "set only one", id="both-set"),
     ],
 )
-def test_check_never_prints_the_token(
-    sandbox: Sandbox, tmp_path: Path, variables: dict[str, str], shown: str
-) -> None:
+def test_check_never_prints_the_token(sandbox: Sandbox, tmp_path: Path, variables: dict[str, str], shown: str) -> None:
     token = sandbox.world.bot_token
     data = tmp_path / "practice"
     config_for_world(sandbox.world, data)
@@ -205,7 +210,11 @@ def test_check_never_prints_the_token(
     env = clean_environment(**{k: v.format(token=token, file=token_file) for k, v in variables.items()})
     result = subprocess.run(
         [sys.executable, "-m", "bot", "-v", "check", "--config", str(data / "config.toml")],
-        cwd=REPO_ROOT, env=env, capture_output=True, timeout=120, check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     assert shown.encode() in result.stdout
     assert b"Traceback" not in result.stderr
@@ -240,7 +249,11 @@ def test_config_holding_a_token_is_refused_without_echoing_it(
     env = clean_environment(DISCORD_TOKEN=token)
     result = subprocess.run(
         [sys.executable, "-m", "bot", "-v", command, "--config", str(path)],
-        cwd=REPO_ROOT, env=env, capture_output=True, timeout=120, check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     printed = result.stdout + result.stderr
     assert result.returncode == (1 if command == "check" else 2)

@@ -69,10 +69,7 @@ async def test_claim_race_across_two_connections(db: Database, db_path: Path) ->
     occurrence_id = await _one_off(db)
     async with Database.open(db_path, exclusive=False) as other:
         results = await asyncio.gather(
-            *(
-                (db if teacher % 2 else other).claim_teacher(occurrence_id, teacher)
-                for teacher in range(200, 210)
-            ),
+            *((db if teacher % 2 else other).claim_teacher(occurrence_id, teacher) for teacher in range(200, 210)),
             return_exceptions=True,
         )
     assert sum(not isinstance(result, BaseException) for result in results) == 1

@@ -21,8 +21,12 @@ async def _one_off(db: Database, start_in: timedelta = WEEK) -> int:
 
 async def _series_with_occurrences(db: Database, weeks: range) -> tuple[int, list[int]]:
     series = await db.create_series(
-        title="Evening", weekdays=["TU"], local_time=time(18, 0), starts_on=date(2029, 12, 1),
-        duration_minutes=45, channel_id=1,
+        title="Evening",
+        weekdays=["TU"],
+        local_time=time(18, 0),
+        starts_on=date(2029, 12, 1),
+        duration_minutes=45,
+        channel_id=1,
     )
     await db.ensure_occurrences(series.id, [START + WEEK * n for n in weeks], 45, 1, "Evening", None)
     occurrences = await db.list_occurrences(START - 100 * WEEK, START + 100 * WEEK, series_id=series.id)
@@ -159,7 +163,10 @@ async def test_member_preferences_partial_updates(db: Database) -> None:
     assert await db.get_member(5) is None
     created = await db.set_member(5, timezone="Europe/Berlin")
     assert (created.timezone, created.reminder_offsets, created.reminder_channel, created.dm_closed) == (
-        "Europe/Berlin", None, "dm", False,
+        "Europe/Berlin",
+        None,
+        "dm",
+        False,
     )
     updated = await db.set_member(5, reminder_offsets=[15, 60, 15], dm_closed=True)
     assert updated.timezone == "Europe/Berlin"

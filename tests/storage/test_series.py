@@ -111,9 +111,7 @@ async def test_re_expansion_keeps_a_cancel_and_a_move(db: Database) -> None:
     assert [o.id for o in after.values() if o.recurrence_id == starts[2]] == [third.id]
 
 
-async def test_changes_raise_change_version_and_return_before_and_after(
-    db: Database, clock: FakeClock
-) -> None:
+async def test_changes_raise_change_version_and_return_before_and_after(db: Database, clock: FakeClock) -> None:
     occurrence = await db.add_one_off(
         start=START + WEEK, duration_minutes=30, channel_id=1, title="One-off", practice="rec-1"
     )
