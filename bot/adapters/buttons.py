@@ -100,7 +100,8 @@ class PersistentItem(discord.ui.DynamicItem[ItemT], template=r"(?!)"):
     @classmethod
     async def rebuild(cls, interaction: discord.Interaction, **numbers: int) -> Self:
         """The component for these numbers (by default: the constructor, given them)."""
-        return cls(**numbers)
+        # Subclasses' constructors take their id's numbers by name (DynamicItem's own takes the item).
+        return cls(**numbers)  # type: ignore[arg-type]
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Do the work; anything it raises is answered through the one error reply."""
