@@ -11,7 +11,7 @@ from bot.storage import Database
 from loopback import World
 from loopback.harness import config_for_world
 from tests.fakes import FakeRoom
-from tests.test_session_service import Clock, FakeDiscord
+from tests.services.test_session_service import Clock, FakeDiscord
 
 
 async def test_opening_a_session_synthesises_the_welcome_reading_once(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from loopback import capture as reference
 from loopback.capture import OPUS_SILENCE, ogg_opus_packets
 from loopback.voice import VoiceServer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ROOM = "Quiet Sitting"  # the default world's voice channel
 CELT_20MS = 0xF8  # TOC byte: CELT fullband, 20 ms, one frame
 

@@ -21,7 +21,7 @@ from bot.media.recordings import add_recording, load_recordings
 from bot.media.welcome_audio import SOURCE, ensure_welcome_reading
 from bot.texts import OFFICIAL_WELCOME_WORDS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 needs_synthesis = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("ffmpeg")), reason="needs espeak-ng and ffmpeg"

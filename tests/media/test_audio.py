@@ -13,7 +13,7 @@ import pytest
 from bot.errors import RecordingError
 from bot.media import conversion as audio
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_wav(path: Path, seconds: float = 3.0, rate: int = 44100, channels: int = 1, gain_db: int = -30) -> Path:

@@ -13,7 +13,7 @@ from bot.errors import NotFoundError, RecordingError
 from bot.media import conversion as audio
 from bot.media.recordings import RecordingCatalog, add_recording, load_recordings, slugify, verify_before_play
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BELL = REPO_ROOT / "audio" / "bell.ogg"
 BELL_SHA = audio.sha256_file(BELL)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # The demo takes about a minute and a half; it must finish in under two.
 DEMO_TIMEOUT = 170
 
