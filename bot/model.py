@@ -1,6 +1,7 @@
 """The domain's types: statuses, the frozen records storage returns, who is acting, an approved recording.
 
-Every datetime here is aware (UTC); Discord ids are ints. This module imports nothing else of the bot.
+Every datetime here is aware (UTC); Discord ids are ints. This module imports nothing else of the bot
+but its domain errors.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from bot.errors import ScheduleError
+
 __all__ = [
     "Actor",
     "Recording",
@@ -19,6 +22,7 @@ __all__ = [
     "FINISHED_OCCURRENCE_STATUSES",
     "UNSET",
     "WEEKDAY_CODES",
+    "check_weekly_rule",
     "AttendanceRow",
     "AuditRow",
     "CancelSource",
@@ -52,6 +56,43 @@ Venue = Literal["stage", "voice"]
 
 # RFC 5545 BYDAY codes, Monday first (datetime.weekday() order).
 WEEKDAY_CODES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def check_weekly_rule(weekdays: Iterable[int | str], at: time, starts_on: date, until: date | None) -> tuple[int, ...]:
+    """The one check of a weekly rule's days, time and dates (rules and stored series alike); its day numbers."""
+    days: list[int] = []
+    for day in weekdays:
+        if isinstance(day, str) and day.upper() in WEEKDAY_CODES:
+            days.append(WEEKDAY_CODES.index(day.upper()))
+        elif isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6:
+            days.append(day)
+        else:
+            codes = ", ".join(WEEKDAY_CODES)
+            raise ScheduleError(
+                f"Weekday {day!r} is not one of the weekdays {codes}, nor a day number from 0 (Monday) to 6 (Sunday)."
+            )
+    if not days:
+        raise ScheduleError(f"Choose at least one weekday (the weekdays are {', '.join(WEEKDAY_CODES)}).")
+    if len(set(days)) != len(days):
+        raise ScheduleError(f"The weekdays repeat a day: {', '.join(WEEKDAY_CODES[day] for day in days)}.")
+    if not isinstance(at, time):
+        raise ScheduleError(f"The session time must be a time of day like 18:30, not {at!r}.")
+    if at.tzinfo is not None:
+        raise ScheduleError("The session time is a Pacific wall-clock time; give it without a time zone.")
+    if at.second or at.microsecond:
+        raise ScheduleError(f"The session time must be whole minutes, like 18:30; got {at.isoformat()}.")
+    if isinstance(starts_on, datetime) or not isinstance(starts_on, date):
+        raise ScheduleError(f"The start must be a calendar date like 2026-03-01, not {starts_on!r}.")
+    if until is not None:
+        if isinstance(until, datetime) or not isinstance(until, date):
+            raise ScheduleError(f"The end must be a calendar date like 2026-12-31, not {until!r}.")
+        if until < starts_on:
+            raise ScheduleError(
+                f"The end date {until.isoformat()} is before the start date {starts_on.isoformat()}: a series "
+                "cannot end before it starts, so the end must be on or after the start."
+            )
+    return tuple(sorted(days))
+
 
 # States after which an occurrence can no longer be changed, signed up for or claimed.
 FINISHED_OCCURRENCE_STATUSES: Final[frozenset[str]] = frozenset({"cancelled", "closed"})

@@ -23,7 +23,7 @@ from itertools import islice
 import pytz
 
 from bot.errors import ScheduleError
-from bot.model import WEEKDAY_CODES, SeriesRow
+from bot.model import WEEKDAY_CODES, SeriesRow, check_weekly_rule
 
 PACIFIC_ZONE_NAME = "America/Los_Angeles"
 PACIFIC = pytz.timezone(PACIFIC_ZONE_NAME)
@@ -288,32 +288,12 @@ class WeeklyRule:
 
     def __post_init__(self) -> None:
         """Validate every field so a WeeklyRule that exists can always be expanded."""
-        if not isinstance(self.weekdays, frozenset):
-            # Accept any collection of day numbers, but store the hashable, immutable form.
-            object.__setattr__(self, "weekdays", frozenset(self.weekdays))
-        if not self.weekdays:
-            raise ScheduleError(f"Choose at least one weekday: {_ALLOWED_WEEKDAYS}.")
-        for day in self.weekdays:
-            if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
-                raise ScheduleError(f"Weekday {day!r} is not a day number from 0 (Monday) to 6 (Sunday).")
-        if not isinstance(self.at, time):
-            raise ScheduleError(f"The session time must be a time of day like 18:30, not {self.at!r}.")
-        if self.at.tzinfo is not None:
-            raise ScheduleError("The session time is a Pacific wall-clock time; give it without a time zone.")
-        if self.at.microsecond:
-            raise ScheduleError("The session time must be whole seconds (calendar rules cannot hold fractions).")
-        if isinstance(self.starts_on, datetime) or not isinstance(self.starts_on, date):
-            raise ScheduleError(f"The start must be a calendar date like 2026-03-01, not {self.starts_on!r}.")
+        days = check_weekly_rule(self.weekdays, self.at, self.starts_on, self.until)
+        # Store the hashable, immutable form whatever collection of day numbers was given.
+        object.__setattr__(self, "weekdays", frozenset(days))
         _check_supported_date(self.starts_on, "The start date")
         object.__setattr__(self, "interval_weeks", parse_interval(self.interval_weeks))
         if self.until is not None:
-            if isinstance(self.until, datetime) or not isinstance(self.until, date):
-                raise ScheduleError(f"The end must be a calendar date like 2026-12-31, not {self.until!r}.")
-            if self.until < self.starts_on:
-                raise ScheduleError(
-                    f"The end date {self.until.isoformat()} is before the start date "
-                    f"{self.starts_on.isoformat()}; the end must be on or after the start."
-                )
             _check_supported_date(self.until, "The end date")
             if next(self._local_dates(self.starts_on), None) is None:
                 raise ScheduleError(

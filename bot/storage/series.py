@@ -18,6 +18,7 @@ from bot.model import (
     SeriesRow,
     SeriesStatus,
     Unset,
+    check_weekly_rule,
 )
 from bot.storage.base import StorageBase, placeholders
 from bot.storage.timestamps import from_db_date, from_db_time, to_db_date, to_db_time
@@ -65,26 +66,6 @@ def occurrence_from_row(row: sqlite3.Row) -> OccurrenceRow:
         updated_at=from_db_time(row["updated_at"]),
         cancelled_by=cast(CancelSource | None, row["cancelled_by"]),
     )
-
-
-def _weekdays_text(weekdays: Sequence[str]) -> str:
-    """Validate BYDAY codes and render them in week order, e.g. 'MO,WE'."""
-    codes = [code.upper() for code in weekdays]
-    unknown = [code for code in codes if code not in WEEKDAY_CODES]
-    if not codes or unknown:
-        raise ScheduleError(f"weekdays must be some of {', '.join(WEEKDAY_CODES)}; got {list(weekdays)}")
-    if len(set(codes)) != len(codes):
-        raise ScheduleError(f"weekdays repeat a day: {list(weekdays)}")
-    return ",".join(sorted(codes, key=WEEKDAY_CODES.index))
-
-
-def _local_time_text(local_time: time) -> str:
-    """Validate a wall-clock time (no zone, whole minutes) and render it as HH:MM."""
-    if local_time.tzinfo is not None:
-        raise ScheduleError("a series time is a Pacific wall-clock time; give it without a zone")
-    if local_time.second or local_time.microsecond:
-        raise ScheduleError(f"a series time is whole minutes; got {local_time.isoformat()}")
-    return f"{local_time.hour:02d}:{local_time.minute:02d}"
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -184,14 +165,12 @@ class SeriesQueries(StorageBase):
             raise ScheduleError("a series needs a title")
         _check_positive("interval_weeks", interval_weeks)
         _check_positive("duration_minutes", duration_minutes)
-        if until is not None and until < starts_on:
-            raise ScheduleError(f"the series ends ({until}) before it starts ({starts_on})")
         if status not in _SERIES_STATUSES:
             raise ValueError(f"unknown series status {status!r}")
         return (
             title.strip(),
-            _weekdays_text(weekdays),
-            _local_time_text(local_time),
+            ",".join(WEEKDAY_CODES[day] for day in check_weekly_rule(weekdays, local_time, starts_on, until)),
+            f"{local_time.hour:02d}:{local_time.minute:02d}",
             interval_weeks,
             to_db_date(starts_on),
             None if until is None else to_db_date(until),
