@@ -189,8 +189,25 @@ def plan_mirror(
     plan = MirrorPlan()
     by_id = {occurrence.id: occurrence for occurrence in sessions}
     live = {event.id: event for event in events if event.live}
+    linked, named = _follow_links(plan, links, live, by_id)
+    candidates = sorted(
+        (o for o in by_id.values() if _mirrorable(o, now, horizon_end, channel_kinds)),
+        key=lambda o: (o.start_utc, o.id),
+    )
+    strays = _adopt_strays(plan, candidates, linked, live, named)
+    staying_active = _take_away_unwanted(plan, candidates, linked, by_id, now)
+    # The budget: live events that stay (everyone else's, our active and stray active ones) come first.
+    others = sum(1 for e in live.values() if not e.ours)
+    stray_active = sum(1 for e in strays.values() if e.state == "active")
+    budget = max(0, ceiling - others - staying_active - stray_active)
+    plan.next_check = _within_budget(plan, candidates, linked, budget, now, channel_kinds)
+    return plan
 
-    # Each session's live event, from the links; links to nothing live are forgotten.
+
+def _follow_links(
+    plan: MirrorPlan, links: Mapping[int, int], live: Mapping[int, LiveEvent], by_id: Mapping[int, OccurrenceRow]
+) -> tuple[dict[int, LiveEvent], set[int]]:
+    """Each session's live event, from the links; links to nothing live are forgotten."""
     linked: dict[int, LiveEvent] = {}
     named: set[int] = set()
     for occurrence_id, event_id in sorted(links.items()):
@@ -205,18 +222,29 @@ def plan_mirror(
             # The session no longer exists: to members that is a cancellation.
             plan.forget.append(occurrence_id)
             _take_away(plan, event, None, cancelled=True)
+    return linked, named
 
-    def mirrorable(occurrence: OccurrenceRow) -> bool:
-        return (
-            occurrence.status in UPCOMING_STATUSES
-            and occurrence.end_utc > now
-            and occurrence.start_utc < horizon_end
-            and occurrence.channel_id in channel_kinds
-        )
 
-    candidates = sorted((o for o in by_id.values() if mirrorable(o)), key=lambda o: (o.start_utc, o.id))
+def _mirrorable(
+    occurrence: OccurrenceRow, now: dt.datetime, horizon_end: dt.datetime, channel_kinds: Mapping[int, EventKind]
+) -> bool:
+    """Whether a session should have an event: upcoming, not over, inside the horizon, in a Stage or voice channel."""
+    return (
+        occurrence.status in UPCOMING_STATUSES
+        and occurrence.end_utc > now
+        and occurrence.start_utc < horizon_end
+        and occurrence.channel_id in channel_kinds
+    )
 
-    # Events of ours that no link names: adopt one that matches a session without an event.
+
+def _adopt_strays(
+    plan: MirrorPlan,
+    candidates: Iterable[OccurrenceRow],
+    linked: dict[int, LiveEvent],
+    live: Mapping[int, LiveEvent],
+    named: set[int],
+) -> dict[int, LiveEvent]:
+    """Events of ours that no link names: adopt one that matches a session without an event, cancel the rest."""
     strays = {e.id: e for e in sorted(live.values(), key=lambda e: e.id) if e.ours and e.id not in named}
     for occurrence in candidates:
         if occurrence.id in linked:
@@ -236,8 +264,17 @@ def plan_mirror(
     for stray in strays.values():
         if stray.state == "scheduled":
             plan.cancel.append(Removal(stray.id, None))
+    return strays
 
-    # Linked events of sessions no longer mirrored go; active ones of sessions still on stay as they are.
+
+def _take_away_unwanted(
+    plan: MirrorPlan,
+    candidates: Iterable[OccurrenceRow],
+    linked: Mapping[int, LiveEvent],
+    by_id: Mapping[int, OccurrenceRow],
+    now: dt.datetime,
+) -> int:
+    """Linked events of sessions no longer mirrored go; returns how many active events stay as they are."""
     wanted = {occurrence.id for occurrence in candidates}
     staying_active = 0
     for occurrence_id, event in sorted(linked.items()):
@@ -250,12 +287,18 @@ def plan_mirror(
             staying_active += 1
             continue
         _take_away(plan, event, occurrence_id, cancelled=occurrence.status == "cancelled")
+    return staying_active
 
-    # The budget: live events that stay (everyone else's, our active and stray active ones) come first.
-    others = sum(1 for e in live.values() if not e.ours)
-    stray_active = sum(1 for e in strays.values() if e.state == "active")
-    budget = max(0, ceiling - others - staying_active - stray_active)
 
+def _within_budget(
+    plan: MirrorPlan,
+    candidates: Iterable[OccurrenceRow],
+    linked: Mapping[int, LiveEvent],
+    budget: int,
+    now: dt.datetime,
+    channel_kinds: Mapping[int, EventKind],
+) -> dt.datetime | None:
+    """The soonest sessions get (or keep) their events up to the budget; returns when the picture next changes."""
     kept_ends: list[dt.datetime] = []
     used = 0
     for occurrence in candidates:
@@ -263,7 +306,6 @@ def plan_mirror(
         if event is not None and event.state == "active":
             kept_ends.append(occurrence.end_utc)
             continue
-        kind = channel_kinds[occurrence.channel_id]
         if event is None and occurrence.start_utc <= now + CREATE_LEAD:
             continue  # too late to announce: Discord refuses events that start in the past
         if used >= budget:
@@ -274,7 +316,7 @@ def plan_mirror(
             continue
         used += 1
         kept_ends.append(occurrence.end_utc)
-        spec = spec_for(occurrence, kind)
+        spec = spec_for(occurrence, channel_kinds[occurrence.channel_id])
         if event is None:
             plan.create.append(spec)
             continue
@@ -284,8 +326,7 @@ def plan_mirror(
             changed = changed - {"start", "end"}
         if changed:
             plan.update.append(EventUpdate(event.id, spec, changed))
-    plan.next_check = min(kept_ends, default=None)
-    return plan
+    return min(kept_ends, default=None)
 
 
 def _take_away(plan: MirrorPlan, event: LiveEvent, occurrence_id: int | None, *, cancelled: bool) -> None:
