@@ -507,7 +507,41 @@ def add_recording(
     base_dir = list_path.parent
     old_text = _read(list_path)
     old_entries = _parse(old_text, list_path.name) if old_text is not None else []
+    rid = _new_entry_id(recording_id, title, kind, source, language, source_url, old_entries, list_path.name)
+    folder = _audio_folder(audio_dir, base_dir, rid, list_path.name)
+    source_path = audio.local_file(source_file)
+    created_folder = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{rid}.ogg"
+    if target.exists():
+        raise RecordingError(rid, f"{target} already exists; remove it or choose another id with --id")
+    try:
+        converted = _place_audio(source_path, target)
+        entry = _entry_for(target, base_dir, rid, title, kind, source, language, source_url)
+        new_text = _with_entry(old_text, old_entries, entry, list_path.name)
+        added = _checked_entry(list_path, new_text, rid)
+        _write_atomically(list_path, new_text)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        if created_folder:
+            # Only removes the folder if it is still empty, i.e. this call made it for nothing.
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return AddResult(added, converted)
 
+
+def _new_entry_id(
+    recording_id: str | None,
+    title: str,
+    kind: str,
+    source: str,
+    language: str,
+    source_url: str | None,
+    old_entries: list[_RawEntry],
+    list_name: str,
+) -> str:
+    """The new entry's id, once its fields pass the entry check and no entry has that id yet."""
     rid = recording_id if recording_id is not None else slugify(title)
     if not rid:
         raise RecordingError(title, "cannot make an id from this title; give one with --id, like --id metta")
@@ -530,57 +564,66 @@ def add_recording(
     for raw in old_entries:
         if isinstance(raw.data, dict) and raw.data.get("id") == rid:
             raise RecordingError(
-                rid, (f"{list_path.name} already has an entry with this id (line {raw.line}); choose another with --id")
+                rid, (f"{list_name} already has an entry with this id (line {raw.line}); choose another with --id")
             )
+    return rid
 
+
+def _audio_folder(audio_dir: str | os.PathLike[str] | None, base_dir: Path, rid: str, list_name: str) -> Path:
+    """Where the new audio file goes: the given folder, or audio/ beside the list; never outside the list's folder."""
     folder = Path(audio_dir).absolute() if audio_dir is not None else base_dir / "audio"
     if not folder.resolve().is_relative_to(base_dir.resolve()):
         raise RecordingError(
             rid,
-            (
-                f"the audio folder {folder} is outside {base_dir}; recordings must stay in the folder "
-                f"of {list_path.name}"
-            ),
+            (f"the audio folder {folder} is outside {base_dir}; recordings must stay in the folder of {list_name}"),
         )
-    source_path = audio.local_file(source_file)
-    created_folder = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{rid}.ogg"
-    if target.exists():
-        raise RecordingError(rid, f"{target} already exists; remove it or choose another id with --id")
-    try:
-        converted = not audio.ready_for_discord(source_path)
-        if converted:
-            audio.convert_to_ogg_opus(source_path, target)
-        else:
-            _copy_atomically(source_path, target)
-        entry = {
-            "id": rid,
-            "title": title.strip(),
-            "source": source.strip(),
-            "kind": kind,
-            "language": language,
-            "duration_seconds": round(audio.ogg_opus_duration(target), 2),
-            "file": target.resolve().relative_to(base_dir.resolve()).as_posix(),
-            "sha256": audio.sha256_file(target),
-        }
-        if source_url is not None:
-            entry["source_url"] = source_url
-        new_text = _with_entry(old_text, old_entries, entry, list_path.name)
-        catalog = _check_entries(list_path, _parse(new_text, list_path.name))
-        added = next((r for r in catalog.recordings if r.id == rid), None)
-        if added is None:
-            reasons = [e.problem for e in catalog.refused if e.entry == rid] or ["unknown reason"]
-            raise RecordingError(rid, f"the new entry did not pass its own check: {reasons[0]}")
-        _write_atomically(list_path, new_text)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        if created_folder:
-            # Only removes the folder if it is still empty, i.e. this call made it for nothing.
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-    return AddResult(added, converted)
+    return folder
+
+
+def _place_audio(source_path: Path, target: Path) -> bool:
+    """Convert the file to Ogg/Opus at `target`, or copy it when it is ready for Discord; True if converted."""
+    converted = not audio.ready_for_discord(source_path)
+    if converted:
+        audio.convert_to_ogg_opus(source_path, target)
+    else:
+        _copy_atomically(source_path, target)
+    return converted
+
+
+def _entry_for(
+    target: Path,
+    base_dir: Path,
+    rid: str,
+    title: str,
+    kind: str,
+    source: str,
+    language: str,
+    source_url: str | None,
+) -> dict[str, Any]:
+    """The list entry for the placed file, pinned by its sha256 and measured duration."""
+    entry: dict[str, Any] = {
+        "id": rid,
+        "title": title.strip(),
+        "source": source.strip(),
+        "kind": kind,
+        "language": language,
+        "duration_seconds": round(audio.ogg_opus_duration(target), 2),
+        "file": target.resolve().relative_to(base_dir.resolve()).as_posix(),
+        "sha256": audio.sha256_file(target),
+    }
+    if source_url is not None:
+        entry["source_url"] = source_url
+    return entry
+
+
+def _checked_entry(list_path: Path, new_text: str, rid: str) -> Recording:
+    """The new entry as the whole new list's check approves it; RecordingError with its reason if not."""
+    catalog = _check_entries(list_path, _parse(new_text, list_path.name))
+    added = next((r for r in catalog.recordings if r.id == rid), None)
+    if added is None:
+        reasons = [e.problem for e in catalog.refused if e.entry == rid] or ["unknown reason"]
+        raise RecordingError(rid, f"the new entry did not pass its own check: {reasons[0]}")
+    return added
 
 
 def _with_entry(old_text: str | None, old_entries: list[_RawEntry], entry: dict[str, Any], name: str) -> str:
