@@ -1,7 +1,8 @@
 """One-shot timers at UTC instants, backed by APScheduler's AsyncIOScheduler.
 
-The database is the source of truth: nothing here is persisted. At start-up the bot asks the core
-which jobs should exist (`bot.jobs`) and schedules them again; a job's id says what it is
+The database is the source of truth: nothing here is persisted. At start-up `Core.start` has each
+service rebuild its jobs from the database (reminders, unclaimed-session alerts, the session runner,
+the daily horizon extension; the events mirror its refresh); a job's id says what it is
 (`reminder:<occurrence>:<offset>`, `open:<occurrence>`, ...), so scheduling the same id twice
 replaces the first instead of doubling it.
 """
