@@ -203,6 +203,14 @@ def _resolve_path(value: str, info: ValidationInfo) -> Path:
     return path
 
 
+def _config_path(value: Any, info: ValidationInfo) -> Path:
+    """A file path, read against the config file's folder when relative."""
+    return _resolve_path(_text(str(value) if isinstance(value, Path) else value), info)
+
+
+ConfigPath = Annotated[Path, BeforeValidator(_config_path)]
+
+
 # --- the model -----------------------------------------------------------------------------------
 
 
@@ -354,25 +362,13 @@ class LinksSection(_Section):
 class StorageSection(_Section):
     """[storage]: where the bot keeps its database."""
 
-    database: Path = Field(default=Path("data/practice-circles.sqlite3"), validate_default=True)
-
-    @field_validator("database", mode="before")
-    @classmethod
-    def _path(cls, value: Any, info: ValidationInfo) -> Path:
-        """A file path, read against the config file's folder when relative."""
-        return _resolve_path(_text(str(value) if isinstance(value, Path) else value), info)
+    database: ConfigPath = Field(default=Path("data/practice-circles.sqlite3"), validate_default=True)
 
 
 class RecordingsSection(_Section):
     """[recordings]: the approved-recordings list."""
 
-    file: Path = Field(default=Path("recordings.yaml"), validate_default=True)
-
-    @field_validator("file", mode="before")
-    @classmethod
-    def _path(cls, value: Any, info: ValidationInfo) -> Path:
-        """A file path, read against the config file's folder when relative."""
-        return _resolve_path(_text(str(value) if isinstance(value, Path) else value), info)
+    file: ConfigPath = Field(default=Path("recordings.yaml"), validate_default=True)
 
 
 class Config(_Section):

@@ -89,26 +89,30 @@ def _run(argv: list[str], what: str, name: str, timeout: int) -> subprocess.Comp
     return result
 
 
+def _ffprobe(source: Path, *asks: str) -> list[str]:
+    """An ffprobe command over the first audio stream of a local file only, answering in JSON."""
+    return [
+        "ffprobe",
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        INPUT_FORMATS,
+        "-select_streams",
+        "a:0",
+        "-print_format",
+        "json",
+        *asks,
+        _ffmpeg_url(source),
+    ]
+
+
 def probe(path: str | os.PathLike[str]) -> AudioInfo:
     """Describe the first audio stream of a local file with ffprobe."""
     source = local_file(path)
     result = _run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            INPUT_FORMATS,
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-            "-select_streams",
-            "a:0",
-            _ffmpeg_url(source),
-        ],
+        _ffprobe(source, "-show_format", "-show_streams"),
         "reading it as audio (wav, mp3, m4a, flac, ogg, webm, aiff or aac)",
         source.name,
         PROBE_TIMEOUT_SECONDS,
@@ -156,24 +160,7 @@ def frame_seconds(path: str | os.PathLike[str]) -> set[float]:
     """The distinct packet durations among the first packets of the audio stream, in seconds."""
     source = local_file(path)
     result = _run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            INPUT_FORMATS,
-            "-select_streams",
-            "a:0",
-            "-read_intervals",
-            f"%+#{_FRAME_SAMPLE_PACKETS}",
-            "-show_entries",
-            "packet=duration_time",
-            "-print_format",
-            "json",
-            _ffmpeg_url(source),
-        ],
+        _ffprobe(source, "-read_intervals", f"%+#{_FRAME_SAMPLE_PACKETS}", "-show_entries", "packet=duration_time"),
         "reading the file's packets with ffprobe",
         source.name,
         PROBE_TIMEOUT_SECONDS,

@@ -13,59 +13,17 @@ Rules every caller can rely on:
   last committed state.
 - Instants are aware UTC datetimes in Python and fixed-width ISO 8601 `...Z` text in SQLite
   (see `timestamps`); naive datetimes are refused with TypeError.
-- Methods return the frozen dataclasses in `rows`, never sqlite rows.
+- Methods return the frozen dataclasses of `bot.model`, never sqlite rows.
 """
 
-from bot.model import (
-    ACTIVE_OCCURRENCE_STATUSES,
-    FINISHED_OCCURRENCE_STATUSES,
-    UNSET,
-    WEEKDAY_CODES,
-    AttendanceRow,
-    AuditRow,
-    DeliveryKey,
-    DeliveryRow,
-    DeliveryStatus,
-    FeedbackRow,
-    MemberRow,
-    OccurrenceRow,
-    OccurrenceStatus,
-    ReminderChannel,
-    SeriesRow,
-    SeriesStatus,
-    SignupRow,
-    SignupSource,
-    TeacherClaimRow,
-    Unset,
-)
 from bot.storage.database import BUSY_TIMEOUT_MS, Database, lock_path_for
 from bot.storage.migrator import Migration, load_migrations
 from bot.storage.timestamps import from_db_date, from_db_time, to_db_date, to_db_time, utc_now
 
 __all__ = [
-    "ACTIVE_OCCURRENCE_STATUSES",
     "BUSY_TIMEOUT_MS",
-    "FINISHED_OCCURRENCE_STATUSES",
-    "UNSET",
-    "WEEKDAY_CODES",
-    "AttendanceRow",
-    "AuditRow",
     "Database",
-    "DeliveryKey",
-    "DeliveryRow",
-    "DeliveryStatus",
-    "FeedbackRow",
-    "MemberRow",
     "Migration",
-    "OccurrenceRow",
-    "OccurrenceStatus",
-    "ReminderChannel",
-    "SeriesRow",
-    "SeriesStatus",
-    "SignupRow",
-    "SignupSource",
-    "TeacherClaimRow",
-    "Unset",
     "from_db_date",
     "from_db_time",
     "load_migrations",
