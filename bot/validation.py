@@ -59,3 +59,20 @@ def display_safe(text: str) -> str:
     # A zero-width space inside the mention syntax keeps it readable but never a mention.
     defused = _MENTION.sub(lambda match: match.group(0)[0] + "\u200b" + match.group(0)[1:], text)
     return _MARKDOWN.sub(r"\\\1", defused)
+
+
+def plain_cut(text: str, limit: int) -> str:
+    """Plain text (choice names, labels, log details) cut to `limit` characters, ending in an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def safe_cut(raw: str, limit: int) -> str:
+    """Typed text made inert (display_safe) and cut to `limit` characters without splitting an escape."""
+    safe = display_safe(raw)
+    if len(safe) <= limit:
+        return safe
+    keep = min(len(raw), limit)
+    # Escapes lengthen the text, so shorten the raw text until its inert form and the ellipsis fit.
+    while keep > 0 and len(display_safe(raw[:keep])) > limit - 1:
+        keep -= 1
+    return display_safe(raw[:keep]) + "…"

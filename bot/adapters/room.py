@@ -19,12 +19,13 @@ import discord
 
 from bot import texts
 from bot.adapters.interactions import member_actor
+from bot.adapters.limits import EMBED_TITLE_CHARS, MESSAGE_CHARS, STAGE_TOPIC_CHARS
 from bot.adapters.player import Player
 from bot.adapters.room_views import card_view, choice_view
 from bot.config import Config
 from bot.model import Actor, OccurrenceRow, Recording, Venue
 from bot.ports import PlaybackResult
-from bot.schedule.rules import discord_timestamp, format_pacific
+from bot.schedule.rules import format_pacific, when
 from bot.services.permissions import is_teacher
 from bot.storage import Database
 from bot.validation import display_safe
@@ -73,13 +74,13 @@ class DiscordRoom:
         channel = self._channel(occurrence)
         if isinstance(channel, discord.StageChannel) and channel.instance is None:
             try:
-                await channel.create_instance(topic=display_safe(occurrence.title)[:120])
+                await channel.create_instance(topic=display_safe(occurrence.title)[:STAGE_TOPIC_CHARS])
             except discord.HTTPException as error:
                 log.warning("could not open the Stage for session %d: %s", occurrence.id, error)
         embed = discord.Embed(
-            title=texts.SESSION_CARD_TITLE.format(title=display_safe(occurrence.title))[:256],
+            title=texts.SESSION_CARD_TITLE.format(title=display_safe(occurrence.title))[:EMBED_TITLE_CHARS],
             description=texts.SESSION_CARD.format(
-                when=discord_timestamp(occurrence.start_utc), pacific=format_pacific(occurrence.start_utc)
+                when=when(occurrence.start_utc), pacific=format_pacific(occurrence.start_utc)
             ),
         )
         message = await channel.send(embed=embed, view=card_view(occurrence.id), allowed_mentions=NO_MENTIONS)
@@ -87,7 +88,7 @@ class DiscordRoom:
 
     async def post(self, occurrence: OccurrenceRow, text: str) -> None:
         """Post in the session's chat; pings nobody."""
-        await self._channel(occurrence).send(text[:2000], allowed_mentions=NO_MENTIONS)
+        await self._channel(occurrence).send(text[:MESSAGE_CHARS], allowed_mentions=NO_MENTIONS)
 
     async def offer_choice(
         self, occurrence: OccurrenceRow, recordings: Sequence[Recording], silent_minutes: Sequence[int]

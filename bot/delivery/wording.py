@@ -11,12 +11,8 @@ from typing import Any
 
 from bot import texts
 from bot.model import DeliveryRow, OccurrenceRow
-from bot.schedule.rules import discord_timestamp, format_pacific
+from bot.schedule.rules import discord_timestamp, format_pacific, when
 from bot.validation import display_safe
-
-
-def _when(instant: dt.datetime) -> str:
-    return discord_timestamp(instant, "F")
 
 
 def message_for(row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool, note: str | None = None) -> str:
@@ -30,7 +26,7 @@ def message_for(row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool, note
             template.format(
                 title=title,
                 relative=discord_timestamp(occurrence.start_utc, "R"),
-                when=_when(occurrence.start_utc),
+                when=when(occurrence.start_utc),
                 pacific=format_pacific(occurrence.start_utc),
             ),
             texts.REMINDER_WHERE.format(channel=occurrence.channel_id),
@@ -45,9 +41,9 @@ def message_for(row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool, note
 
 def _notice_lines(change: str, payload: Any, occurrence: OccurrenceRow) -> list[str]:
     title = display_safe(occurrence.title)
-    when = _when(occurrence.start_utc)
+    start = when(occurrence.start_utc)
     if change == "cancelled":
-        lines = [texts.NOTICE_CANCELLED.format(title=title, when=when)]
+        lines = [texts.NOTICE_CANCELLED.format(title=title, when=start)]
         if payload.get("reason"):
             lines.append(texts.NOTICE_CANCELLED_REASON.format(reason=display_safe(payload["reason"])))
         return lines
@@ -55,20 +51,20 @@ def _notice_lines(change: str, payload: Any, occurrence: OccurrenceRow) -> list[
         old = dt.datetime.fromisoformat(payload["old_start"])
         return [
             texts.NOTICE_MOVED.format(
-                title=title, old_when=_when(old), new_when=when, pacific=format_pacific(occurrence.start_utc)
+                title=title, old_when=when(old), new_when=start, pacific=format_pacific(occurrence.start_utc)
             )
         ]
     if change == "channel":
         return [
             texts.NOTICE_CHANNEL.format(
-                title=title, when=when, new_channel=payload["new_channel"], old_channel=payload["old_channel"]
+                title=title, when=start, new_channel=payload["new_channel"], old_channel=payload["old_channel"]
             )
         ]
     if change == "teacher":
         teacher = payload.get("new_teacher")
         if teacher:
-            return [texts.NOTICE_TEACHER_CHANGED.format(title=title, when=when, teacher=teacher)]
-        return [texts.NOTICE_TEACHER_NONE.format(title=title, when=when)]
+            return [texts.NOTICE_TEACHER_CHANGED.format(title=title, when=start, teacher=teacher)]
+        return [texts.NOTICE_TEACHER_NONE.format(title=title, when=start)]
     if change == "restored":
-        return [texts.NOTICE_RESTORED.format(title=title, when=when)]
+        return [texts.NOTICE_RESTORED.format(title=title, when=start)]
     raise ValueError(f"no wording for notice {change!r}")

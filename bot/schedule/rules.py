@@ -153,6 +153,11 @@ def discord_timestamp(instant: datetime, style: str = "F") -> str:
     return f"<t:{(instant - _EPOCH) // _ONE_SECOND}:{style}>"
 
 
+def when(instant: datetime) -> str:
+    """Return an instant as a full Discord timestamp ('<t:…:F>'): date and time in each reader's own zone."""
+    return discord_timestamp(instant, "F")
+
+
 def format_pacific(instant: datetime) -> str:
     """Format an aware instant in Pacific time, like 'Mon 2 Mar 2026, 00:00 PST'."""
     local = utc_to_pacific(instant)

@@ -37,7 +37,7 @@ from typing import Final, Literal
 from bot.config import Config
 from bot.model import OccurrenceRow
 from bot.ports import Announcer
-from bot.schedule.rules import discord_timestamp, format_pacific, utc_isoformat
+from bot.schedule.rules import discord_timestamp, format_pacific, utc_isoformat, when
 from bot.storage import Database
 from bot.texts import teachers as texts
 from bot.timers import Timers
@@ -180,7 +180,7 @@ class UnclaimedAlerts:
     def _teachers_text(self, occurrence: OccurrenceRow) -> str:
         return texts.ALERT_TEACHERS.format(
             title=display_safe(occurrence.title),
-            when=discord_timestamp(occurrence.start_utc, "F"),
+            when=when(occurrence.start_utc),
             relative=discord_timestamp(occurrence.start_utc, "R"),
             pacific=format_pacific(occurrence.start_utc),
         )
@@ -188,7 +188,7 @@ class UnclaimedAlerts:
     def _coordinators_text(self, occurrence: OccurrenceRow) -> str:
         return texts.ALERT_COORDINATORS.format(
             title=display_safe(occurrence.title),
-            when=discord_timestamp(occurrence.start_utc, "F"),
+            when=when(occurrence.start_utc),
             relative=discord_timestamp(occurrence.start_utc, "R"),
             teachers=self.teachers_channel_id,
         )

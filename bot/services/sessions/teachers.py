@@ -9,9 +9,7 @@ from bot.model import (
     Actor,
     OccurrenceRow,
 )
-from bot.schedule.rules import (
-    discord_timestamp,
-)
+from bot.schedule.rules import when
 from bot.services.permissions import is_coordinator, require_teacher
 from bot.services.practices import find_practice
 from bot.services.sessions.base import (
@@ -60,7 +58,7 @@ class TeacherActions(SessionBase):
         await self.announcer.to_coordinators(
             texts.RELEASED_FOR_COORDINATORS.format(
                 title=display_safe(after.title),
-                start=discord_timestamp(after.start_utc),
+                start=when(after.start_utc),
                 teacher=claim.teacher_id,
                 reason=display_safe(why),
             )
