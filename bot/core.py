@@ -23,10 +23,12 @@ from bot.errors import PracticeCirclesError, RecordingError
 from bot.media.recordings import RecordingCatalog, load_recordings
 from bot.media.welcome_audio import ensure_welcome_reading
 from bot.model import Actor, OccurrenceRow
-from bot.ports import Announcer, Messenger, Room
+from bot.ports import Announcer, EventBoard, Messenger, Room
 from bot.services.alerts import UnclaimedAlerts
+from bot.services.events_mirror import EventsMirror
 from bot.services.horizon import Horizon
 from bot.services.permissions import require_coordinator
+from bot.services.reports import Reports
 from bot.services.runner import SessionRunner
 from bot.services.sessions import SessionService
 from bot.storage import Database
@@ -58,6 +60,7 @@ class Core:
     sessions: SessionService
     alerts: UnclaimedAlerts
     runner: SessionRunner
+    reports: Reports
 
     @classmethod
     def assemble(
@@ -130,8 +133,21 @@ class Core:
             sessions,
             alerts,
             runner,
+            Reports(db, config),
         )
         return core
+
+    def events_mirror(self, board: EventBoard) -> EventsMirror:
+        """The scheduled-events mirror of the sessions on this board (the guild's events, through Discord)."""
+        return EventsMirror(
+            self.db,
+            self.sessions,
+            board,
+            self.timers,
+            session_channels=self.config.channels.sessions,
+            horizon=self.horizon.length,
+            clock=self.clock,
+        )
 
     async def start(self) -> RebuildReport:
         """Start-up: extend the horizon, rebuild every timer from the database, start firing."""

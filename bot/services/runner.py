@@ -373,6 +373,15 @@ class SessionRunner:
         if occurrence is not None:
             await self._play(occurrence, self.recordings().get(recording_id))
 
+    async def running_sessions(self) -> list[OccurrenceRow]:
+        """The sessions running now (opened, not closed)."""
+        rows = [await self.db.get_occurrence(run.occurrence_id) for run in await self.db.active_runs()]
+        return [occurrence for occurrence in rows if occurrence is not None]
+
+    async def take_pending_unmute(self, member_id: int) -> bool:
+        """Whether a server mute the bot set on this member waits to be lifted; forgotten once asked."""
+        return await self.db.take_pending_unmute(member_id)
+
     async def running_in(self, channel_id: int) -> OccurrenceRow | None:
         """The session running (opened, not closed) in a channel, if any."""
         for run in await self.db.active_runs():

@@ -84,6 +84,19 @@ class SessionBase:
         """A series' scheduled sessions still to come: those that pausing or ending it would cancel."""
         return await self._future_sessions(series_id, statuses=["scheduled"])
 
+    async def signup_count(self, occurrence_id: int) -> int:
+        """How many members are signed up for a session."""
+        return await self.db.count_signups(occurrence_id)
+
+    async def teacher_of(self, occurrence_id: int) -> int | None:
+        """The user id of the teacher who has claimed a session, if anyone has."""
+        claim = await self.db.get_teacher_claim(occurrence_id)
+        return None if claim is None else claim.teacher_id
+
+    async def session_of_event(self, event_id: int) -> int | None:
+        """The session a mirrored guild scheduled event stands for, while the mirror still links them."""
+        return await self.db.occurrence_for_link("event", event_id)
+
     async def upcoming(self, days: int = 7) -> list[SessionSummary]:
         """Scheduled sessions from now to `days` ahead (1-28), with teacher and sign-up count."""
         if not 1 <= days <= MAX_LISTING_DAYS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from bot import texts
 from bot.delivery.notices import SessionChange
@@ -30,13 +30,37 @@ from bot.services.sessions.base import (
     MAX_REASON,
     MAX_TITLE,
     MIN_DURATION,
+    UPCOMING_STATUSES,
     SessionBase,
 )
 from bot.validation import clean_text, display_safe
 
+# Coordinators' listings show the series still running first, then the paused, then the ended.
+SERIES_STATUS_ORDER: Final[dict[SeriesStatus, int]] = {"active": 0, "paused": 1, "ended": 2}
+
 
 class CoordinatorActions(SessionBase):
     """What coordinators do: series and single sessions, assigning teachers."""
+
+    async def series_by_status(self) -> list[SeriesRow]:
+        """Every series, active ones first, then paused, then ended; by number within each."""
+        found = await self.db.list_series()
+        return sorted(found, key=lambda series: (SERIES_STATUS_ORDER[series.status], series.id))
+
+    async def changeable_sessions(self) -> list[OccurrenceRow]:
+        """Sessions not yet over, cancelled or closed, up to the horizon: those a coordinator may still change."""
+        now = self.clock()
+        # From the longest a session can last, so one under way can still be changed.
+        rows = await self.db.list_occurrences(
+            now - dt.timedelta(minutes=MAX_DURATION), now + self.horizon.length, statuses=UPCOMING_STATUSES
+        )
+        return [row for row in rows if row.end_utc > now]
+
+    async def series_signups_ahead(self, series_id: int) -> tuple[list[OccurrenceRow], int]:
+        """A series' scheduled sessions still to come and their sign-ups in all: what ending it would cancel."""
+        upcoming = await self.upcoming_in_series(series_id)
+        summaries = await self._summaries(upcoming)
+        return upcoming, sum(summary.signups for summary in summaries)
 
     async def create_series(
         self,
