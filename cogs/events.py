@@ -15,7 +15,6 @@ from discord.ext import commands
 
 from bot.adapters.bot import PracticeCirclesBot
 from bot.adapters.events import DiscordEventBoard
-from bot.services.events_mirror import EventsMirror
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +26,8 @@ class Events(commands.Cog):
 
     def __init__(self, bot: PracticeCirclesBot) -> None:
         self.bot = bot
-        core = bot.core
-        self.guild_id = core.config.guild.id
-        self.mirror = EventsMirror(
-            core.db,
-            core.sessions,
-            DiscordEventBoard(bot, self.guild_id),
-            core.timers,
-            session_channels=core.config.channels.sessions,
-            horizon=core.horizon.length,
-            clock=core.clock,
-        )
+        self.guild_id = bot.core.config.guild.id
+        self.mirror = bot.core.events_mirror(DiscordEventBoard(bot, self.guild_id))
 
     async def cog_load(self) -> None:
         """Hear about every change to a session (passes wait for the core to be ready)."""
@@ -99,7 +89,7 @@ class Events(commands.Cog):
         """
         if not self._made_by_us(event):
             return True
-        return await self.bot.core.db.occurrence_for_link("event", event.id) is not None
+        return await self.bot.core.sessions.session_of_event(event.id) is not None
 
     def _made_by_us(self, event: discord.ScheduledEvent) -> bool:
         return self.bot.user is not None and event.creator_id == self.bot.user.id

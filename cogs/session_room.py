@@ -11,24 +11,24 @@ from discord.ext import commands
 from bot import texts
 from bot.adapters.bot import PracticeCirclesBot
 from bot.adapters.interactions import actor_of, member_actor
+from bot.adapters.limits import CHOICE_NAME_CHARS, CHOICES
 from bot.adapters.room_views import ROOM_ITEMS
-from bot.validation import display_safe
+from bot.validation import display_safe, plain_cut
+from cogs.base import PracticeCog
 
 log = logging.getLogger(__name__)
 
 
-class SessionRoom(commands.Cog):
+class SessionRoom(PracticeCog):
     """Feeds voice events to the session runner and lets a leading teacher ask for audio."""
 
     room = app_commands.Group(name="room", description="The session room: audio on a teacher's request")
 
-    def __init__(self, bot: PracticeCirclesBot) -> None:
-        self.bot = bot
-        self._gateway_sessions = 0
+    persistent_items = ROOM_ITEMS
 
-    async def cog_load(self) -> None:
-        """Register the persistent choice and self-care buttons."""
-        self.bot.add_dynamic_items(*ROOM_ITEMS)
+    def __init__(self, bot: PracticeCirclesBot) -> None:
+        super().__init__(bot)
+        self._gateway_sessions = 0
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -41,10 +41,9 @@ class SessionRoom(commands.Cog):
             return
         runner = self.bot.core.runner
         bot_id = self.bot.user.id if self.bot.user else 0
-        for run in await self.bot.core.db.active_runs():
-            occurrence = await self.bot.core.db.get_occurrence(run.occurrence_id)
-            channel = None if occurrence is None else self.bot.get_channel(occurrence.channel_id)
-            if occurrence is None or not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+        for occurrence in await runner.running_sessions():
+            channel = self.bot.get_channel(occurrence.channel_id)
+            if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
                 continue
             for member in channel.members:
                 if member.id != bot_id:
@@ -83,7 +82,7 @@ class SessionRoom(commands.Cog):
 
     async def _lift_pending_unmute(self, member: discord.Member) -> None:
         """Lift a server mute the bot set in a session this member left: Discord allows it only while connected."""
-        if not await self.bot.core.db.take_pending_unmute(member.id):
+        if not await self.bot.core.runner.take_pending_unmute(member.id):
             return
         try:
             await member.edit(mute=False, reason="Practice Circles: lifting a session's mute")
@@ -109,10 +108,10 @@ class SessionRoom(commands.Cog):
         """Approved recordings whose title contains what was typed."""
         typed = current.casefold()
         return [
-            app_commands.Choice(name=recording.title[:100], value=recording.id)
+            app_commands.Choice(name=plain_cut(recording.title, CHOICE_NAME_CHARS), value=recording.id)
             for recording in self.bot.core.recordings
             if typed in recording.title.casefold()
-        ][:25]
+        ][:CHOICES]
 
     def _voice_channel_of(self, interaction: discord.Interaction) -> int | None:
         member = interaction.user

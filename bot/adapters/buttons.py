@@ -65,6 +65,8 @@ CUSTOM_IDS: Mapping[str, CustomId] = {
     "reminder-offsets": CustomId("pc:reminders:offsets"),
     "reminder-channel": CustomId("pc:reminders:channel"),
     "reminder-default": CustomId("pc:reminders:default"),
+    # the feedback form: one per /feedback, numbered by the interaction that opened it
+    "feedback": CustomId("pc:feedback:{interaction}"),
     # teachers
     "claim": CustomId("pc:claim:{occurrence}"),
     # coordinators

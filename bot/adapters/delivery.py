@@ -18,6 +18,8 @@ import logging
 import discord
 
 from bot import texts
+from bot.adapters.claim import ClaimButton
+from bot.adapters.limits import MESSAGE_CHARS, THREAD_NAME_CHARS
 from bot.delivery.ledger import PermanentDeliveryError
 from bot.delivery.wording import message_for
 from bot.errors import PracticeCirclesError
@@ -25,7 +27,6 @@ from bot.model import DeliveryRow, MemberRow, OccurrenceRow, SeriesRow
 from bot.schedule.rules import pacific_wall_to_utc, utc_to_pacific
 from bot.schedule.timezones import local_shift_note
 from bot.storage import Database
-from bot.texts import teachers as teacher_texts
 from bot.validation import display_safe
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class DiscordMessenger:
         name = texts.THREAD_NAME.format(
             title=display_safe(occurrence.title)[:60], date=utc_to_pacific(occurrence.start_utc).date().isoformat()
         )
-        thread = await parent.create_thread(name=name[:100], type=discord.ChannelType.public_thread)
+        thread = await parent.create_thread(name=name[:THREAD_NAME_CHARS], type=discord.ChannelType.public_thread)
         await self.db.set_link(occurrence.id, "thread", thread.id)
         return thread
 
@@ -127,19 +128,6 @@ def previous_start(series: SeriesRow, occurrence: OccurrenceRow) -> dt.datetime:
     """The series' start one repeat (interval) before this session, at the rule's US Pacific wall time."""
     day = utc_to_pacific(occurrence.recurrence_id).date() - dt.timedelta(weeks=series.interval_weeks)
     return pacific_wall_to_utc(dt.datetime.combine(day, series.local_time))
-
-
-# The Claim button's custom id. Its number is the session; cogs.teachers.ClaimButton (a DynamicItem
-# registered at start-up) answers every button whose id matches, on any message, after any restart.
-CLAIM_CUSTOM_ID = "pc:claim:{occurrence}"
-CLAIM_CUSTOM_ID_PATTERN = r"pc:claim:(?P<occurrence>[0-9]+)"
-
-
-def claim_button(occurrence_id: int, label: str = teacher_texts.CLAIM_BUTTON) -> discord.ui.Button[discord.ui.View]:
-    """The Claim button of one session."""
-    return discord.ui.Button(
-        label=label, style=discord.ButtonStyle.success, custom_id=CLAIM_CUSTOM_ID.format(occurrence=occurrence_id)
-    )
 
 
 class DiscordAnnouncer:
@@ -158,7 +146,7 @@ class DiscordAnnouncer:
         if not isinstance(channel, discord.abc.Messageable):
             log.error("coordinators channel %s is not reachable; message lost: %s", self.coordinators_channel_id, text)
             return
-        await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+        await channel.send(text[:MESSAGE_CHARS], allowed_mentions=discord.AllowedMentions.none())
 
     async def to_teachers(self, text: str, claim_occurrence_id: int) -> None:
         """Post in the teachers' channel with the session's Claim button; pings nobody."""
@@ -167,7 +155,7 @@ class DiscordAnnouncer:
             log.error("teachers channel %s is not reachable; message lost: %s", self.teachers_channel_id, text)
             return
         view = discord.ui.View(timeout=None)
-        view.add_item(claim_button(claim_occurrence_id))
-        await channel.send(text[:2000], view=view, allowed_mentions=discord.AllowedMentions.none())
-        # Presses are answered by the registered ClaimButton pattern, so discord.py need not keep this view.
+        view.add_item(ClaimButton(claim_occurrence_id))
+        await channel.send(text[:MESSAGE_CHARS], view=view, allowed_mentions=discord.AllowedMentions.none())
+        # Presses are answered by the registered ClaimButton template, so discord.py need not keep this view.
         view.stop()

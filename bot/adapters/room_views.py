@@ -1,124 +1,92 @@
 """The buttons and selects of a session's room: the participants' choice and the self-care button.
 
-All are persistent (`DynamicItem` with stable custom ids), so they keep working across restarts.
-Errors go through the bot's one error handler.
+All are persistent (`PersistentItem`, custom ids from `CUSTOM_IDS`), so they keep working across
+restarts, and their errors get the bot's one error reply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot import texts
-from bot.adapters.error_reply import reply_to_error
-from bot.adapters.interactions import actor_of
+from bot.adapters.buttons import CUSTOM_IDS, PersistentItem
+from bot.adapters.interactions import actor_of, core_of
+from bot.adapters.limits import CHOICE_NAME_CHARS, CHOICES, SELECT_OPTION_DESCRIPTION_CHARS
 from bot.model import Recording
-from bot.validation import display_safe
-
-if TYPE_CHECKING:
-    from bot.adapters.bot import PracticeCirclesBot
+from bot.validation import display_safe, plain_cut
 
 
-async def _answer(interaction: discord.Interaction[PracticeCirclesBot], action: Any) -> None:
-    try:
-        message = await action
-    except Exception as error:
-        await reply_to_error(interaction, error)
-        return
-    await interaction.response.send_message(message, ephemeral=True)
+async def _choose(interaction: discord.Interaction, occurrence_id: int, choice: str) -> None:
+    """Ask the runner for the participant's choice and thank them privately."""
+    label = await core_of(interaction).runner.choose(occurrence_id, actor_of(interaction), choice)
+    await interaction.response.send_message(texts.CHOICE_THANKS.format(choice=display_safe(label)), ephemeral=True)
 
 
-class SilentSitButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"pc:sit:(?P<occurrence>\d+):(?P<minutes>\d+)"
-):
-    """Choose a silent sit of N minutes."""
+class SilentSitButton(PersistentItem[discord.ui.Button[Any]], custom_id=CUSTOM_IDS["silent-sit"]):
+    """Choose a silent sit of N minutes (`pc:sit:{occurrence}:{minutes}`)."""
 
-    def __init__(self, occurrence_id: int, minutes: int) -> None:
+    def __init__(self, occurrence: int, minutes: int) -> None:
         super().__init__(
             discord.ui.Button(
                 label=texts.SILENT_SIT_BUTTON.format(minutes=minutes),
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"pc:sit:{occurrence_id}:{minutes}",
+                custom_id=self.custom_id_template.make(occurrence=occurrence, minutes=minutes),
             )
         )
-        self.occurrence_id = occurrence_id
+        self.occurrence_id = occurrence
         self.minutes = minutes
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> SilentSitButton:
-        """Rebuild from the custom id."""
-        return cls(int(match["occurrence"]), int(match["minutes"]))
-
-    async def callback(self, interaction: discord.Interaction[PracticeCirclesBot]) -> None:  # type: ignore[override]
+    async def run(self, interaction: discord.Interaction) -> None:
         """Ask the runner for a silent sit."""
-        runner = interaction.client.core.runner
-        await _answer(
-            interaction,
-            _chosen(runner.choose(self.occurrence_id, actor_of(interaction), f"silent:{self.minutes}")),
-        )
+        await _choose(interaction, self.occurrence_id, f"silent:{self.minutes}")
 
 
-class RecordingSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"pc:play:(?P<occurrence>\d+)"):
-    """Choose one approved recording."""
+class RecordingSelect(PersistentItem[discord.ui.Select[Any]], custom_id=CUSTOM_IDS["play"]):
+    """Choose one approved recording (`pc:play:{occurrence}`); the options travel with the interaction."""
 
-    def __init__(self, occurrence_id: int, recordings: Sequence[Recording] = ()) -> None:
+    def __init__(self, occurrence: int, recordings: Sequence[Recording] = ()) -> None:
         options = [
-            discord.SelectOption(label=recording.title[:100], value=recording.id, description=recording.source[:100])
-            for recording in recordings[:25]
+            discord.SelectOption(
+                label=plain_cut(recording.title, CHOICE_NAME_CHARS),
+                value=recording.id,
+                description=plain_cut(recording.source, SELECT_OPTION_DESCRIPTION_CHARS),
+            )
+            for recording in recordings[:CHOICES]
         ] or [discord.SelectOption(label=texts.NO_RECORDINGS, value="none")]
         super().__init__(
             discord.ui.Select(
                 placeholder=texts.RECORDING_PLACEHOLDER,
                 options=options,
-                custom_id=f"pc:play:{occurrence_id}",
+                custom_id=self.custom_id_template.make(occurrence=occurrence),
                 disabled=not recordings,
             )
         )
-        self.occurrence_id = occurrence_id
+        self.occurrence_id = occurrence
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> RecordingSelect:
-        """Rebuild from the custom id (the options travel with the interaction)."""
-        return cls(int(match["occurrence"]))
-
-    async def callback(self, interaction: discord.Interaction[PracticeCirclesBot]) -> None:  # type: ignore[override]
+    async def run(self, interaction: discord.Interaction) -> None:
         """Ask the runner to play the chosen approved recording."""
         select = self.item
         choice = f"recording:{select.values[0]}" if select.values else "recording:"
-        runner = interaction.client.core.runner
-        await _answer(interaction, _chosen(runner.choose(self.occurrence_id, actor_of(interaction), choice)))
+        await _choose(interaction, self.occurrence_id, choice)
 
 
-async def _chosen(choice: Any) -> str:
-    label = await choice
-    return texts.CHOICE_THANKS.format(choice=display_safe(label))
+class SelfCareButton(PersistentItem[discord.ui.Button[Any]], custom_id=CUSTOM_IDS["self-care"]):
+    """Permission to leave and offline self-care ideas, privately (`pc:care:{occurrence}`)."""
 
-
-class SelfCareButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"pc:care:(?P<occurrence>\d+)"):
-    """Permission to leave and offline self-care ideas, privately."""
-
-    def __init__(self, occurrence_id: int) -> None:
+    def __init__(self, occurrence: int) -> None:
         super().__init__(
             discord.ui.Button(
-                label=texts.SELF_CARE_BUTTON, style=discord.ButtonStyle.success, custom_id=f"pc:care:{occurrence_id}"
+                label=texts.SELF_CARE_BUTTON,
+                style=discord.ButtonStyle.success,
+                custom_id=self.custom_id_template.make(occurrence=occurrence),
             )
         )
-        self.occurrence_id = occurrence_id
+        self.occurrence_id = occurrence
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
-    ) -> SelfCareButton:
-        """Rebuild from the custom id."""
-        return cls(int(match["occurrence"]))
-
-    async def callback(self, interaction: discord.Interaction[PracticeCirclesBot]) -> None:  # type: ignore[override]
+    async def run(self, interaction: discord.Interaction) -> None:
         """Show the self-care words privately."""
         ideas = "\n".join(f"• {idea}" for idea in texts.SELF_CARE_IDEAS)
         await interaction.response.send_message(

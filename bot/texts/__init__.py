@@ -95,6 +95,14 @@ REMINDER_OFFSETS = (
 )
 FEEDBACK_FOR_COORDINATORS = "New feedback #{id} from <@{user}>:\n>>> {text}"
 
+# Autocomplete choices (bot.adapters.formatting): plain text, no markdown or mentions, so titles appear as typed.
+SESSION_CHOICE = "#{id} · {title} · {when}"
+SESSION_CHOICE_LOCAL = "{time} your time"
+SERIES_CHOICE = "{title} · {when} US Pacific{status}"
+SERIES_CHOICE_NUMBERED = "#{id} · {title} · {when} US Pacific{status}"
+SERIES_CHOICE_STATUS = " ({status})"
+SERIES_STATUS = {"active": "active", "paused": "paused", "ended": "ended"}
+
 # --- teachers ---------------------------------------------------------------------------------
 ALREADY_CLAIMED = (
     "Thank you for offering! Another teacher has just claimed “{title}”, so it is covered. "

@@ -13,11 +13,6 @@ SESSION_GROUP = "For coordinators: change one session"
 RECORDINGS_GROUP = "For coordinators: the approved recordings"
 REPORT_GROUP = "For coordinators: popularity and who changed what"
 
-# --- autocomplete choices (plain text: no markdown, no mentions) -------------------------------
-SERIES_CHOICE = "#{id} · {title} · {rule} ({status})"
-SESSION_CHOICE = "#{id} · {title} · {pacific}"
-SERIES_STATUS = {"active": "active", "paused": "paused", "ended": "ended"}
-
 # --- series -----------------------------------------------------------------------------------
 SERIES_CREATED = (
     "✅ Created the series **{title}** (#{id}).\n"

@@ -79,11 +79,6 @@ MINE_EMPTY = "You're not signed up for any upcoming sessions. `/schedule` shows 
 MINE_SERIES = "Whole series you follow: {names}"
 MINE_FOOTER = "Sessions {first}–{last} of {total}. You can leave any session at any time, no explanation needed."
 
-# --- autocomplete (plain text: no markdown, no mentions, so titles appear as typed) ---------------
-SESSION_CHOICE = "#{id} · {title} · {when}"
-SESSION_CHOICE_LOCAL = "{time} your time"
-SERIES_CHOICE = "{title} · {days} {time} US Pacific"
-
 # --- /settings --------------------------------------------------------------------------------------
 SETTINGS_TITLE = "Your settings"
 SETTINGS_REMINDERS = "**Reminders:** {offsets}"

@@ -27,9 +27,6 @@ OPEN_EMPTY = "Every session in the next {days} day(s) has a teacher. Thank you a
 OPEN_LINE = "**#{id}** · {title} — {when} ({relative})"
 MORE = "…and {count} more. `/teach claim` and `/teach release` find every one of them."
 
-# Autocomplete choices are plain text (no markdown, no mentions), so titles appear as typed.
-SESSION_CHOICE = "#{id} · {title} · {pacific}"
-
 # --- alerts about sessions without a teacher (bot.services.alerts) ---------------------------------------
 ALERT_TEACHERS = (
     "**{title}** on {when} ({relative}; {pacific}) still needs a teacher. If you can "
