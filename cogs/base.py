@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters.bot import PracticeCirclesBot
 from bot.adapters.buttons import PersistentItem
+from bot.services.sessions import MAX_REASON
+
+# A few words of why (a cancellation, a release), as long as the core accepts.
+Reason = app_commands.Range[str, 1, MAX_REASON]
 
 
 class PracticeCog(commands.Cog):

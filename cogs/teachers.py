@@ -20,10 +20,22 @@ from bot.adapters.limits import BUTTONS, EMBED_DESCRIPTION_CHARS
 from bot.model import Actor
 from bot.schedule.rules import discord_timestamp, when
 from bot.services.permissions import require_teacher
-from bot.services.sessions import MAX_LISTING_DAYS, MAX_REASON
+from bot.services.sessions import MAX_LISTING_DAYS, SessionSummary
 from bot.texts import teachers as texts
 from bot.validation import display_safe
-from cogs.base import PracticeCog
+from cogs.base import PracticeCog, Reason
+
+
+def session_line(template: str, summary: SessionSummary, **extra: object) -> str:
+    """One session in a teacher's listing: number, title, when (own zone) and how soon, and any `extra`."""
+    occurrence = summary.occurrence
+    return template.format(
+        id=occurrence.id,
+        title=display_safe(occurrence.title),
+        when=when(occurrence.start_utc),
+        relative=discord_timestamp(occurrence.start_utc, "R"),
+        **extra,
+    )
 
 
 class Teachers(PracticeCog):
@@ -67,9 +79,7 @@ class Teachers(PracticeCog):
     @teach.command(name="release", description="Give back a session you can't lead; coordinators are told at once")
     @app_commands.describe(session="One of your sessions", reason="A few words for the coordinators")
     @app_commands.autocomplete(session=my_claim_choices)
-    async def release(
-        self, interaction: discord.Interaction, session: int, reason: app_commands.Range[str, 1, MAX_REASON]
-    ) -> None:
+    async def release(self, interaction: discord.Interaction, session: int, reason: Reason) -> None:
         """Release a claimed session with a reason."""
         actor = self._teacher(interaction)
         # Members signed up are told before release() returns, which can outlast Discord's 3 s to answer.
@@ -88,11 +98,9 @@ class Teachers(PracticeCog):
             await interaction.response.send_message(texts.MINE_EMPTY, ephemeral=True)
             return
         lines = [
-            texts.MINE_LINE.format(
-                id=summary.occurrence.id,
-                title=display_safe(summary.occurrence.title),
-                when=when(summary.occurrence.start_utc),
-                relative=discord_timestamp(summary.occurrence.start_utc, "R"),
+            session_line(
+                texts.MINE_LINE,
+                summary,
                 practice=display_safe(summary.occurrence.practice or texts.NO_PRACTICE_YET),
                 signups=summary.signups,
             )
@@ -114,15 +122,7 @@ class Teachers(PracticeCog):
         if not summaries:
             await interaction.response.send_message(texts.OPEN_EMPTY.format(days=days), ephemeral=True)
             return
-        lines = [
-            texts.OPEN_LINE.format(
-                id=summary.occurrence.id,
-                title=display_safe(summary.occurrence.title),
-                when=when(summary.occurrence.start_utc),
-                relative=discord_timestamp(summary.occurrence.start_utc, "R"),
-            )
-            for summary in summaries[:BUTTONS]
-        ]
+        lines = [session_line(texts.OPEN_LINE, summary) for summary in summaries[:BUTTONS]]
         description, shown = fit_lines(lines, texts.MORE, limit=EMBED_DESCRIPTION_CHARS, total=len(summaries))
         view = discord.ui.View(timeout=None)
         for summary in summaries[:shown]:

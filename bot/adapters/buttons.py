@@ -93,6 +93,13 @@ class PersistentItem(discord.ui.DynamicItem[ItemT], template=r"(?!)"):
         cls.custom_id_template = custom_id
 
     @classmethod
+    def button(
+        cls, label: str, style: discord.ButtonStyle = discord.ButtonStyle.secondary, **numbers: int
+    ) -> discord.ui.Button[Any]:
+        """A button with this component's custom id for these numbers (for subclasses that are buttons)."""
+        return discord.ui.Button(label=label, style=style, custom_id=cls.custom_id_template.make(**numbers))
+
+    @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:

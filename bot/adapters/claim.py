@@ -34,8 +34,7 @@ class ClaimButton(PersistentItem[discord.ui.Button[discord.ui.View]], custom_id=
     """The persistent Claim button of one session (`pc:claim:{occurrence}`)."""
 
     def __init__(self, occurrence: int, label: str = texts.CLAIM_BUTTON) -> None:
-        custom_id = self.custom_id_template.make(occurrence=occurrence)
-        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.success, custom_id=custom_id))
+        super().__init__(self.button(label, discord.ButtonStyle.success, occurrence=occurrence))
         self.occurrence_id = occurrence
 
     async def run(self, interaction: discord.Interaction) -> None:

@@ -30,11 +30,7 @@ class SilentSitButton(PersistentItem[discord.ui.Button[Any]], custom_id=CUSTOM_I
 
     def __init__(self, occurrence: int, minutes: int) -> None:
         super().__init__(
-            discord.ui.Button(
-                label=texts.SILENT_SIT_BUTTON.format(minutes=minutes),
-                style=discord.ButtonStyle.secondary,
-                custom_id=self.custom_id_template.make(occurrence=occurrence, minutes=minutes),
-            )
+            self.button(texts.SILENT_SIT_BUTTON.format(minutes=minutes), occurrence=occurrence, minutes=minutes)
         )
         self.occurrence_id = occurrence
         self.minutes = minutes
@@ -77,13 +73,7 @@ class SelfCareButton(PersistentItem[discord.ui.Button[Any]], custom_id=CUSTOM_ID
     """Permission to leave and offline self-care ideas, privately (`pc:care:{occurrence}`)."""
 
     def __init__(self, occurrence: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=texts.SELF_CARE_BUTTON,
-                style=discord.ButtonStyle.success,
-                custom_id=self.custom_id_template.make(occurrence=occurrence),
-            )
-        )
+        super().__init__(self.button(texts.SELF_CARE_BUTTON, discord.ButtonStyle.success, occurrence=occurrence))
         self.occurrence_id = occurrence
 
     async def run(self, interaction: discord.Interaction) -> None:

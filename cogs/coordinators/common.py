@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Final, TypeVar
 
 import discord
 from discord import app_commands
@@ -15,6 +15,7 @@ from bot.adapters.limits import EMBED_DESCRIPTION_CHARS
 from bot.model import Actor
 from bot.schedule.rules import dst_note
 from bot.services.permissions import require_coordinator
+from bot.services.sessions import MAX_DURATION, MIN_DURATION
 from bot.texts import coordinators as texts
 from bot.validation import display_safe
 
@@ -24,13 +25,29 @@ MANAGE_SERVER: Final = discord.Permissions(manage_guild=True)
 MAX_WEEKS: Final = 52
 DST_NOTES_SHOWN: Final = 3
 
+CommandT = TypeVar("CommandT")
+
 SessionChannel = discord.VoiceChannel | discord.StageChannel
+Duration = app_commands.Range[int, MIN_DURATION, MAX_DURATION]
+Weeks = app_commands.Range[int, 1, MAX_WEEKS]
+
+
+def coordinators_group(name: str, description: str) -> app_commands.Group:
+    """A command group for coordinators, in the server only, shown to those who may manage it."""
+    return app_commands.Group(name=name, description=description, guild_only=True, default_permissions=MANAGE_SERVER)
 
 
 def coordinator(interaction: discord.Interaction) -> Actor:
     """The person interacting, if they hold the coordinator role (the core checks again)."""
     actor = actor_of(interaction)
     require_coordinator(actor, core_of(interaction).config.roles)
+    return actor
+
+
+async def deferred_coordinator(interaction: discord.Interaction) -> Actor:
+    """The coordinator, with Discord told a private answer is coming: what follows can outlast its 3 s."""
+    actor = coordinator(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
     return actor
 
 
@@ -56,6 +73,20 @@ def dst_lines(walls: Sequence[dt.datetime]) -> list[str]:
 
 
 # --- what coordinators choose from (autocomplete) ----------------------------------------------
+
+
+def with_series(**others: str) -> Callable[[CommandT], CommandT]:
+    """The `series` option, found by typing (any series), with the command's other options described."""
+    describe = app_commands.describe(series="The series (start typing its name)", **others)
+    choices = app_commands.autocomplete(series=any_series_choices)
+    return lambda command: describe(choices(command))
+
+
+def with_session(**others: str) -> Callable[[CommandT], CommandT]:
+    """The `session` option, found by typing (sessions not yet over), with the command's other options described."""
+    describe = app_commands.describe(session="The session (start typing its name or date)", **others)
+    choices = app_commands.autocomplete(session=changeable_session_choices)
+    return lambda command: describe(choices(command))
 
 
 async def any_series_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Final
 
 import discord
-from discord import app_commands
 
 from bot.adapters.limits import MESSAGE_CHARS
 from bot.errors import RecordingError
@@ -14,7 +13,7 @@ from bot.model import Recording
 from bot.texts import coordinators as texts
 from bot.validation import display_safe, safe_cut
 from cogs.base import PracticeCog
-from cogs.coordinators.common import MANAGE_SERVER, coordinator, fitted
+from cogs.coordinators.common import coordinator, coordinators_group, deferred_coordinator, fitted
 
 MAX_PROBLEM: Final = 300
 
@@ -52,9 +51,7 @@ def verify_line(result: Recording | RecordingError) -> str:
 class Recordings(PracticeCog):
     """The coordinators' view of the approved recordings."""
 
-    recordings_group = app_commands.Group(
-        name="recordings", description=texts.RECORDINGS_GROUP, guild_only=True, default_permissions=MANAGE_SERVER
-    )
+    recordings_group = coordinators_group("recordings", texts.RECORDINGS_GROUP)
 
     @recordings_group.command(name="list", description="The approved recordings, and any refused with why")
     async def recordings_list(self, interaction: discord.Interaction) -> None:
@@ -80,8 +77,7 @@ class Recordings(PracticeCog):
     @recordings_group.command(name="verify", description="Check every recording file again now (nothing changes)")
     async def recordings_verify(self, interaction: discord.Interaction) -> None:
         """Re-hash every file now and report; the list in use stays as it is."""
-        actor = coordinator(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = await deferred_coordinator(interaction)
         fresh = await self.bot.core.verify_recordings(actor)
         in_use: RecordingCatalog = self.bot.core.recordings
         lines = [
@@ -97,8 +93,7 @@ class Recordings(PracticeCog):
     @recordings_group.command(name="reload", description="Put the recordings list into use without a restart")
     async def recordings_reload(self, interaction: discord.Interaction) -> None:
         """Reload recordings.yaml; the previous list stays in use if the new one cannot be read."""
-        actor = coordinator(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = await deferred_coordinator(interaction)
         catalog = await self.bot.core.reload_recordings(actor)
         lines = [
             texts.RECORDINGS_RELOADED.format(ok=len(catalog.recordings), refused=len(catalog.refused)),

@@ -14,14 +14,14 @@ import discord
 from discord import app_commands
 
 from bot.adapters.limits import MESSAGE_CHARS
-from bot.model import AuditRow
+from bot.model import Actor, AuditRow
 from bot.schedule.rules import discord_timestamp, utc_to_pacific
-from bot.services.popularity import render_chart, render_table, to_csv
+from bot.services.popularity import PopularityReport, render_chart, render_table, to_csv
 from bot.services.reports import audit_csv
 from bot.texts import coordinators as texts
 from bot.validation import display_safe, safe_cut
 from cogs.base import PracticeCog
-from cogs.coordinators.common import MANAGE_SERVER, MAX_WEEKS, coordinator, fitted
+from cogs.coordinators.common import Weeks, coordinator, coordinators_group, fitted
 
 MAX_DETAIL: Final = 160
 MAX_AUDIT: Final = 50
@@ -57,25 +57,25 @@ def csv_file(text: str, filename: str) -> discord.File:
 class Reports(PracticeCog):
     """The coordinators' reports."""
 
-    report_group = app_commands.Group(
-        name="report", description=texts.REPORT_GROUP, guild_only=True, default_permissions=MANAGE_SERVER
-    )
+    report_group = coordinators_group("report", texts.REPORT_GROUP)
 
     def _private(self, interaction: discord.Interaction) -> bool:
         """Reports are posted for everyone only in the coordinators' channel; elsewhere only the asker sees them."""
         return interaction.channel_id != self.bot.core.config.channels.coordinators
 
+    async def _popularity(self, actor: Actor, weeks: int) -> tuple[PopularityReport, dt.datetime]:
+        """The popularity figures of the last `weeks` weeks, and the moment they end."""
+        now = self.bot.core.clock()
+        return await self.bot.core.reports.popularity(actor, now - dt.timedelta(weeks=weeks), now), now
+
     @report_group.command(name="popularity", description="Which sessions people sign up for and attend (table, chart)")
     @app_commands.describe(weeks="How many weeks back to look (4 if you leave it out)")
-    async def report_popularity(
-        self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, MAX_WEEKS] = 4
-    ) -> None:
+    async def report_popularity(self, interaction: discord.Interaction, weeks: Weeks = 4) -> None:
         """Post the popularity table and a heatmap PNG in the coordinators' channel."""
         actor = coordinator(interaction)
         private = self._private(interaction)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        now = self.bot.core.clock()
-        report = await self.bot.core.reports.popularity(actor, now - dt.timedelta(weeks=weeks), now)
+        report, now = await self._popularity(actor, weeks)
         # matplotlib takes a moment; the event loop keeps serving everyone else meanwhile.
         chart = await asyncio.to_thread(render_chart, report)
         channel = self.bot.core.config.channels.coordinators
@@ -95,14 +95,10 @@ class Reports(PracticeCog):
 
     @report_group.command(name="csv", description="The popularity figures as a spreadsheet (CSV)")
     @app_commands.describe(weeks="How many weeks back to look (4 if you leave it out)")
-    async def report_csv(
-        self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, MAX_WEEKS] = 4
-    ) -> None:
+    async def report_csv(self, interaction: discord.Interaction, weeks: Weeks = 4) -> None:
         """Attach the popularity figures as CSV."""
-        actor = coordinator(interaction)
         private = self._private(interaction)
-        now = self.bot.core.clock()
-        report = await self.bot.core.reports.popularity(actor, now - dt.timedelta(weeks=weeks), now)
+        report, now = await self._popularity(coordinator(interaction), weeks)
         channel = self.bot.core.config.channels.coordinators
         template = texts.POPULARITY_CSV_PRIVATE if private else texts.POPULARITY_CSV
         await interaction.response.send_message(

@@ -20,19 +20,20 @@ from bot.adapters.limits import MESSAGE_CHARS
 from bot.errors import ConflictError, ScheduleError
 from bot.model import SeriesRow
 from bot.schedule.rules import WeeklyRule, format_pacific, rule_for, utc_to_pacific, when
-from bot.services.sessions import MAX_DURATION, MIN_DURATION
 from bot.texts import coordinators as texts
 from bot.validation import display_safe
 from cogs.base import PracticeCog
 from cogs.coordinators.common import (
-    MANAGE_SERVER,
-    MAX_WEEKS,
+    Duration,
     SessionChannel,
-    any_series_choices,
+    Weeks,
     coordinator,
+    coordinators_group,
+    deferred_coordinator,
     dst_lines,
     fitted,
     practice_part,
+    with_series,
 )
 
 # How many upcoming sessions a series reply shows, and how far ahead daylight-saving notes look.
@@ -78,13 +79,7 @@ class EndSeriesButton(PersistentItem[discord.ui.Button[discord.ui.View]], custom
     """'Yes, end this series' (`pc:series-end:{series}`): ends it; the core checks the role again."""
 
     def __init__(self, series: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=texts.SERIES_END_BUTTON,
-                style=discord.ButtonStyle.danger,
-                custom_id=self.custom_id_template.make(series=series),
-            )
-        )
+        super().__init__(self.button(texts.SERIES_END_BUTTON, discord.ButtonStyle.danger, series=series))
         self.series_id = series
 
     async def run(self, interaction: discord.Interaction) -> None:
@@ -103,13 +98,7 @@ class KeepSeriesButton(PersistentItem[discord.ui.Button[discord.ui.View]], custo
     """'No, keep it' (`pc:series-keep:{series}`): changes nothing and says so."""
 
     def __init__(self, series: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=texts.SERIES_KEEP_BUTTON,
-                style=discord.ButtonStyle.secondary,
-                custom_id=self.custom_id_template.make(series=series),
-            )
-        )
+        super().__init__(self.button(texts.SERIES_KEEP_BUTTON, series=series))
         self.series_id = series
 
     async def run(self, interaction: discord.Interaction) -> None:
@@ -123,9 +112,7 @@ class KeepSeriesButton(PersistentItem[discord.ui.Button[discord.ui.View]], custo
 class Series(PracticeCog):
     """The coordinators' weekly series."""
 
-    series_group = app_commands.Group(
-        name="series", description=texts.SERIES_GROUP, guild_only=True, default_permissions=MANAGE_SERVER
-    )
+    series_group = coordinators_group("series", texts.SERIES_GROUP)
     persistent_items = (EndSeriesButton, KeepSeriesButton)
 
     @series_group.command(name="create", description="Start a weekly series of sessions (times in US Pacific)")
@@ -146,15 +133,14 @@ class Series(PracticeCog):
         title: str,
         weekly: str,
         starts_on: str,
-        duration: app_commands.Range[int, MIN_DURATION, MAX_DURATION],
+        duration: Duration,
         channel: SessionChannel,
-        interval: app_commands.Range[int, 1, MAX_WEEKS] = 1,
+        interval: Weeks = 1,
         until: str | None = None,
         practice: str | None = None,
     ) -> None:
         """Create a weekly series and show its rule, next sessions and any daylight-saving notes."""
-        actor = coordinator(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = await deferred_coordinator(interaction)
         series, added = await self.bot.core.sessions.create_series(
             actor,
             title=title,
@@ -174,15 +160,13 @@ class Series(PracticeCog):
         await interaction.followup.send(fitted(lines, MESSAGE_CHARS), ephemeral=True)
 
     @series_group.command(name="edit", description="Change a series; its upcoming sessions follow")
-    @app_commands.describe(
-        series="The series (start typing its name)",
+    @with_series(
         title="A new name",
         weekly="New days and US Pacific time, e.g. TUE,THU@09:00",
         duration="A new length in minutes",
         channel="A new voice or Stage channel (one of the session channels)",
         practice="A new practice from the course (start typing)",
     )
-    @app_commands.autocomplete(series=any_series_choices)
     @app_commands.autocomplete(practice=practice_choices)
     async def series_edit(
         self,
@@ -190,13 +174,12 @@ class Series(PracticeCog):
         series: int,
         title: str | None = None,
         weekly: str | None = None,
-        duration: app_commands.Range[int, MIN_DURATION, MAX_DURATION] | None = None,
+        duration: Duration | None = None,
         channel: SessionChannel | None = None,
         practice: str | None = None,
     ) -> None:
         """Edit a series; members signed up hear about sessions that really changed."""
-        actor = coordinator(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = await deferred_coordinator(interaction)
         updated = await self.bot.core.sessions.edit_series(
             actor,
             series,
@@ -212,33 +195,30 @@ class Series(PracticeCog):
             lines += rule_preview(rule, self.bot.core.clock())
         await interaction.followup.send(fitted(lines, MESSAGE_CHARS), ephemeral=True)
 
+    async def _pause_or_resume(self, interaction: discord.Interaction, series_id: int, *, resume: bool) -> None:
+        """Pause or resume a series and say how many sessions that cancelled or brought back."""
+        actor = await deferred_coordinator(interaction)
+        sessions = self.bot.core.sessions
+        changed, count = await (sessions.resume_series if resume else sessions.pause_series)(actor, series_id)
+        template = texts.SERIES_RESUMED if resume else texts.SERIES_PAUSED
+        await interaction.followup.send(
+            template.format(title=display_safe(changed.title), id=changed.id, count=count), ephemeral=True
+        )
+
     @series_group.command(name="pause", description="Pause a series: its upcoming sessions are cancelled for now")
-    @app_commands.describe(series="The series (start typing its name)")
-    @app_commands.autocomplete(series=any_series_choices)
+    @with_series()
     async def series_pause(self, interaction: discord.Interaction, series: int) -> None:
         """Pause a series; members signed up for its upcoming sessions are told."""
-        actor = coordinator(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        paused, cancelled = await self.bot.core.sessions.pause_series(actor, series)
-        await interaction.followup.send(
-            texts.SERIES_PAUSED.format(title=display_safe(paused.title), id=paused.id, count=cancelled), ephemeral=True
-        )
+        await self._pause_or_resume(interaction, series, resume=False)
 
     @series_group.command(name="resume", description="Resume a paused series: its sessions come back")
-    @app_commands.describe(series="The series (start typing its name)")
-    @app_commands.autocomplete(series=any_series_choices)
+    @with_series()
     async def series_resume(self, interaction: discord.Interaction, series: int) -> None:
         """Resume a paused series; members signed up for restored sessions are told."""
-        actor = coordinator(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        resumed, count = await self.bot.core.sessions.resume_series(actor, series)
-        await interaction.followup.send(
-            texts.SERIES_RESUMED.format(title=display_safe(resumed.title), id=resumed.id, count=count), ephemeral=True
-        )
+        await self._pause_or_resume(interaction, series, resume=True)
 
     @series_group.command(name="end", description="End a series for good (you will be asked to confirm)")
-    @app_commands.describe(series="The series (start typing its name)")
-    @app_commands.autocomplete(series=any_series_choices)
+    @with_series()
     async def series_end(self, interaction: discord.Interaction, series: int) -> None:
         """Ask before ending: say how many sessions and sign-ups it touches, with Yes and No buttons."""
         coordinator(interaction)

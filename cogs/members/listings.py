@@ -172,8 +172,7 @@ class SchedulePageButton(
     """Turns /schedule to another page (`pc:schedule:{days}:{page}`), read afresh when pressed."""
 
     def __init__(self, days: int, page: int) -> None:
-        custom_id = self.custom_id_template.make(days=days, page=page)
-        super().__init__(discord.ui.Button(label=str(page + 1), custom_id=custom_id))
+        super().__init__(self.button(str(page + 1), days=days, page=page))
         self.days = days
         self.page = page
 
@@ -191,7 +190,7 @@ class MinePageButton(PageButton, PersistentItem[discord.ui.Button[discord.ui.Vie
     """Turns /mysessions to another page (`pc:mine:{page}`)."""
 
     def __init__(self, page: int) -> None:
-        super().__init__(discord.ui.Button(label=str(page + 1), custom_id=self.custom_id_template.make(page=page)))
+        super().__init__(self.button(str(page + 1), page=page))
         self.page = page
 
     async def run(self, interaction: discord.Interaction) -> None:

@@ -140,14 +140,7 @@ class ReminderDefaultButton(
     """Go back to the community's default reminder times (`pc:reminders:default`)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=texts.USE_DEFAULT_BUTTON,
-                style=discord.ButtonStyle.secondary,
-                custom_id=self.custom_id_template.make(),
-            ),
-            row=2,
-        )
+        super().__init__(self.button(texts.USE_DEFAULT_BUTTON), row=2)
 
     async def run(self, interaction: discord.Interaction) -> None:
         """Forget the member's own reminder times."""

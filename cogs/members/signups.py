@@ -6,6 +6,9 @@ The buttons (`pc:signup:{occurrence}`, `pc:signout:{occurrence}`) sit on `/sched
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
 import discord
 from discord import app_commands
 
@@ -81,14 +84,31 @@ async def leave_series(interaction: discord.Interaction, series_id: int) -> None
     await interaction.response.send_message(template.format(title=display_safe(series.title)), ephemeral=True)
 
 
+async def session_or_series(
+    interaction: discord.Interaction,
+    session: int | None,
+    series: int | None,
+    refusal: str,
+    *,
+    one: Callable[[discord.Interaction, int], Awaitable[None]],
+    whole: Callable[[discord.Interaction, int], Awaitable[None]],
+) -> None:
+    """Act on the one session or the whole series the command names; naming neither or both is refused kindly."""
+    if session is not None and series is None:
+        await one(interaction, session)
+    elif series is not None and session is None:
+        await whole(interaction, series)
+    else:
+        raise ChoiceNeeded(refusal)
+
+
 class SignUpButton(PersistentItem[discord.ui.Button[discord.ui.View]], custom_id=CUSTOM_IDS["signup"]):
     """One-click sign-up for one session (`pc:signup:{occurrence}`), on any message, after any restart."""
 
     def __init__(self, occurrence: int, *, signed_up: bool = False, row: int | None = None) -> None:
         label = (texts.SIGNED_UP_BUTTON if signed_up else texts.SIGN_UP_BUTTON).format(id=occurrence)
         style = discord.ButtonStyle.secondary if signed_up else discord.ButtonStyle.success
-        custom_id = self.custom_id_template.make(occurrence=occurrence)
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id), row=row)
+        super().__init__(self.button(label, style, occurrence=occurrence), row=row)
         self.occurrence_id = occurrence
 
     async def run(self, interaction: discord.Interaction) -> None:
@@ -100,14 +120,7 @@ class SignOutButton(PersistentItem[discord.ui.Button[discord.ui.View]], custom_i
     """One-click leave for one session (`pc:signout:{occurrence}`)."""
 
     def __init__(self, occurrence: int, *, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=texts.SIGN_OUT_BUTTON.format(id=occurrence),
-                style=discord.ButtonStyle.secondary,
-                custom_id=self.custom_id_template.make(occurrence=occurrence),
-            ),
-            row=row,
-        )
+        super().__init__(self.button(texts.SIGN_OUT_BUTTON.format(id=occurrence), occurrence=occurrence), row=row)
         self.occurrence_id = occurrence
 
     async def run(self, interaction: discord.Interaction) -> None:
@@ -128,12 +141,8 @@ class SignUps(PracticeCog):
         self, interaction: discord.Interaction, session: int | None = None, series: int | None = None
     ) -> None:
         """Sign up for one session or a series."""
-        if session is not None and series is None:
-            await sign_up(interaction, session, by_button=False)
-        elif series is not None and session is None:
-            await join_series(interaction, series)
-        else:
-            raise ChoiceNeeded(texts.CHOOSE_SIGNUP)
+        one = functools.partial(sign_up, by_button=False)
+        await session_or_series(interaction, session, series, texts.CHOOSE_SIGNUP, one=one, whole=join_series)
 
     @app_commands.command(name="signout", description="Leave a session or a whole series; no explanation needed")
     @app_commands.describe(session="One of your sessions", series="One of the series you follow")
@@ -143,9 +152,4 @@ class SignUps(PracticeCog):
         self, interaction: discord.Interaction, session: int | None = None, series: int | None = None
     ) -> None:
         """Leave one session or a series."""
-        if session is not None and series is None:
-            await sign_out(interaction, session)
-        elif series is not None and session is None:
-            await leave_series(interaction, series)
-        else:
-            raise ChoiceNeeded(texts.CHOOSE_SIGNOUT)
+        await session_or_series(interaction, session, series, texts.CHOOSE_SIGNOUT, one=sign_out, whole=leave_series)
