@@ -8,12 +8,13 @@ the dotted key (`sessions.grace_minutes`) and say what is allowed. Pydantic does
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -46,6 +47,9 @@ EXAMPLE_IDS = frozenset(int(str(digit) * 18) for digit in range(1, 10))
 EXAMPLE_HOSTS = frozenset({"example.org", "example.com", "example.net"})
 
 _ERROR_TYPE = "practice_circles"
+# A DNS host name: dot-separated labels of letters, digits and inner hyphens.
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_HOST_LABEL}(?:\.{_HOST_LABEL})*")
 
 
 def _fail(reason: str, key: str | None = None) -> PydanticCustomError:
@@ -185,6 +189,36 @@ def _https_or_mailto(value: Any) -> str:
         raise _fail(
             f"must be 'mailto:' followed by an email address, or a web link starting with https://, got {text!r}"
         ) from None
+
+
+def _listen_host(value: Any) -> str:
+    """An address for the web server to listen on: an IP address or a host name, without a port."""
+    text = _text(value)
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        if not _HOST_NAME.fullmatch(text):
+            raise _fail(
+                "must be the address to listen on, such as '127.0.0.1' (this machine only, behind a web server "
+                f"such as nginx or Caddy) or '0.0.0.0' (every network), without a port or http://; got {text!r}"
+            ) from None
+    return text
+
+
+def _port(value: Any) -> int:
+    """A TCP port number to listen on."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise _fail(f"must be a port number: a whole number between 1 and 65535, such as 8080; got {_describe(value)}")
+    return value
+
+
+def _public_base_url(value: Any) -> str:
+    """The https:// address where people reach the web server, without a query; kept without a trailing slash."""
+    text = _https(value)
+    parts = urlsplit(text)
+    if parts.query or parts.fragment:
+        raise _fail(f"must be a plain address without '?' or '#', like 'https://calendar.example.org', got {text!r}")
+    return text.rstrip("/")
 
 
 Snowflake = Annotated[int, BeforeValidator(_snowflake)]
@@ -371,6 +405,16 @@ class RecordingsSection(_Section):
     file: ConfigPath = Field(default=Path("recordings.yaml"), validate_default=True)
 
 
+class WebSection(_Section):
+    """[web]: the small web server for calendar feeds and the public schedule page (off without this section)."""
+
+    enabled: bool = True
+    host: Annotated[str, BeforeValidator(_listen_host)] = "127.0.0.1"
+    port: Annotated[int, BeforeValidator(_port)] = 8080
+    public_url: Annotated[str, BeforeValidator(_public_base_url)]
+    join_url: HttpsLink
+
+
 class Config(_Section):
     """The whole validated configuration."""
 
@@ -383,6 +427,13 @@ class Config(_Section):
     links: LinksSection
     storage: StorageSection = Field(default_factory=lambda: StorageSection())
     recordings: RecordingsSection = Field(default_factory=lambda: RecordingsSection())
+    # None: no [web] section, so no web server (the calendar feeds and the page are off).
+    web: WebSection | None = None
+
+    @property
+    def web_enabled(self) -> WebSection | None:
+        """The [web] section when the web server is to run; None when it is absent or switched off."""
+        return self.web if self.web is not None and self.web.enabled else None
 
     @model_validator(mode="before")
     @classmethod
@@ -406,11 +457,13 @@ class Config(_Section):
         found += [key for key, value in ids.items() if value in EXAMPLE_IDS]
         if any(value in EXAMPLE_IDS for value in self.channels.sessions):
             found.append("channels.sessions")
-        for name in LinksSection.model_fields:
-            link: str = getattr(self.links, name)
+        links = {f"links.{name}": getattr(self.links, name) for name in LinksSection.model_fields}
+        if self.web_enabled is not None:
+            links |= {"web.public_url": self.web_enabled.public_url, "web.join_url": self.web_enabled.join_url}
+        for key, link in links.items():
             host = (urlsplit(link).hostname or link.rpartition("@")[2]).lower()
             if host in EXAMPLE_HOSTS or host.endswith(tuple(f".{h}" for h in EXAMPLE_HOSTS)):
-                found.append(f"links.{name}")
+                found.append(key)
         return found
 
 
@@ -510,6 +563,8 @@ def _section_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for part in loc:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field is not None else None
+        # An optional section ([web]) is annotated `Section | None`.
+        annotation = next((arg for arg in get_args(annotation) if arg is not type(None)), annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation

@@ -362,3 +362,63 @@ def test_secret_never_shows_itself() -> None:
     with pytest.raises(TypeError):
         pickle.dumps(secret)
     assert secret.reveal() == "abc.def.ghi"
+
+
+# --- [web] ----------------------------------------------------------------------------------------
+
+WEB = {"web.public_url": '"https://calendar.community.test/practice/"', "web.join_url": '"https://discord.gg/abc"'}
+
+
+def test_without_a_web_section_there_is_no_web_server(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, render()))
+    assert config.web is None and config.web_enabled is None
+
+
+def test_web_section_defaults_to_this_machine_on_port_8080(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, render(WEB)))
+    web = config.web_enabled
+    assert web is not None
+    assert (web.host, web.port) == ("127.0.0.1", 8080)
+    # Links are built by appending paths, so the trailing slash is dropped once here.
+    assert web.public_url == "https://calendar.community.test/practice"
+
+
+def test_web_section_switched_off_is_kept_but_not_run(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, render({**WEB, "web.enabled": "false"})))
+    assert config.web is not None and config.web_enabled is None
+
+
+WEB_BROKEN: list[tuple[dict[str, object], list[str]]] = [
+    ({"web.port": "0"}, ["web.port", "between 1 and 65535", "got 0"]),
+    ({"web.port": "70000"}, ["web.port", "between 1 and 65535"]),
+    ({"web.port": '"8080"'}, ["web.port", "port number", "'8080' (text)"]),
+    ({"web.host": '"http://localhost:8080"'}, ["web.host", "without a port or http://", "127.0.0.1"]),
+    ({"web.host": '"bad host"'}, ["web.host", "address to listen on"]),
+    ({"web.public_url": '"http://calendar.community.test"'}, ["web.public_url", "https://", "not secure"]),
+    ({"web.public_url": '"https://calendar.community.test/?x=1"'}, ["web.public_url", "without '?' or '#'"]),
+    ({"web.join_url": '"discord.gg/abc"'}, ["web.join_url", "https://"]),
+    ({"web.join_url": REMOVE}, ["web.join_url", "is missing", "config.example.toml"]),
+    ({"web.enabled": '"yes"'}, ["web.enabled", "true or false"]),
+    ({"web.prot": "8080"}, ["web.prot", "unknown key", "did you mean 'port'?"]),
+    ({"web": "1"}, ["web", "section written as [web]"]),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), WEB_BROKEN, ids=[next(iter(c)) for c, _ in WEB_BROKEN])
+def test_broken_web_setting_is_refused_by_key(tmp_path: Path, changes: dict[str, object], expected: list[str]) -> None:
+    base: dict[str, object] = {} if changes.get("web") else dict(WEB)
+    messages = problems(tmp_path, render({**base, **changes}))
+    assert len(messages) == 1, messages
+    for words in expected:
+        assert words in messages[0]
+
+
+def test_web_links_left_as_in_the_example_are_placeholders(tmp_path: Path) -> None:
+    example = {
+        "web.public_url": '"https://example.org/replace-me/practice"',
+        "web.join_url": '"https://example.org/replace-me/invite"',
+    }
+    assert load_config(write(tmp_path, render(example))).placeholders() == ["web.public_url", "web.join_url"]
+    # Switched off, the web links are not in use, so nothing needs replacing yet.
+    switched_off = load_config(write(tmp_path, render({**example, "web.enabled": "false"})))
+    assert switched_off.placeholders() == []
