@@ -20,6 +20,7 @@ import aiosqlite
 
 from bot.errors import StorageError
 from bot.storage.deliveries import DeliveryQueries
+from bot.storage.feeds import FeedQueries
 from bot.storage.links import LinkQueries
 from bot.storage.migrator import Migration, load_migrations, split_statements
 from bot.storage.people import PeopleQueries
@@ -92,7 +93,7 @@ async def _pragma(connection: aiosqlite.Connection, pragma: str) -> Any:
     return rows[0][0] if rows else None
 
 
-class Database(DeliveryQueries, LinkQueries, PeopleQueries, StatsQueries, RunQueries):
+class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, StatsQueries, RunQueries):
     """A Practice Circles SQLite database; see the package docstring for the rules."""
 
     def __init__(
