@@ -25,6 +25,7 @@ from bot.media.welcome_audio import ensure_welcome_reading
 from bot.model import Actor, OccurrenceRow
 from bot.ports import Announcer, EventBoard, Messenger, Room
 from bot.services.alerts import UnclaimedAlerts
+from bot.services.calendars import CalendarFeeds
 from bot.services.events_mirror import EventsMirror
 from bot.services.horizon import Horizon
 from bot.services.permissions import require_coordinator
@@ -61,6 +62,7 @@ class Core:
     alerts: UnclaimedAlerts
     runner: SessionRunner
     reports: Reports
+    calendars: CalendarFeeds
 
     @classmethod
     def assemble(
@@ -134,6 +136,7 @@ class Core:
             alerts,
             runner,
             Reports(db, config),
+            CalendarFeeds(db, config, horizon=horizon.length, clock=clock),
         )
         return core
 

@@ -183,3 +183,11 @@ class EventBoard(Protocol):
     async def delete(self, event_id: int) -> None:
         """Delete an event (EventGone if it is no more)."""
         ...
+
+
+class ChannelNames(Protocol):
+    """Names of the server's channels as Discord has them now (the public page names where sessions are)."""
+
+    def __call__(self, channel_id: int) -> str | None:
+        """The channel's name, or None if it is not known (deleted, or Discord not connected yet)."""
+        ...

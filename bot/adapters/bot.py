@@ -25,6 +25,7 @@ from bot.core import Core, utc_now
 from bot.media.recordings import RecordingCatalog
 from bot.storage import Database
 from bot.timers import Timers
+from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,15 @@ class PracticeCirclesBot(commands.Bot):
         self.endpoints.apply(self)
         # A fan-out of reminders would otherwise run into Discord's global rate limit (see bot.adapters.pacing).
         pace_requests(self.http)
+        # The calendar feeds and the public page, when [web] is enabled; they name channels as Discord has them.
+        self.web: WebServer | None = None
+        if config.web_enabled is not None:
+            self.web = WebServer(config, self.core.calendars, self._channel_name)
+
+    def _channel_name(self, channel_id: int) -> str | None:
+        """A channel's name from discord.py's cache (None before the guild has arrived)."""
+        channel = self.get_channel(channel_id)
+        return getattr(channel, "name", None)
 
     @property
     def guild_object(self) -> discord.Object:
@@ -98,7 +108,10 @@ class PracticeCirclesBot(commands.Bot):
         return discord.Object(id=self.core.config.guild.id)
 
     async def setup_hook(self) -> None:
-        """Load the cogs, register the commands with the guild, start the timers."""
+        """Start the web server, load the cogs, register the commands with the guild, start the timers."""
+        # First, so a port in use stops the start-up with a clear message before anything else happens.
+        if self.web is not None:
+            await self.web.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # Guild commands appear at once (global ones can take up to an hour to propagate).
@@ -115,7 +128,9 @@ class PracticeCirclesBot(commands.Bot):
         self.dispatch("core_ready")
 
     async def close(self) -> None:
-        """Stop the timers, then disconnect."""
+        """Stop the web server and the timers, then disconnect."""
+        if self.web is not None:
+            await self.web.stop()
         self.core.stop()
         await super().close()
 

@@ -1,12 +1,16 @@
 """RFC 5545 (iCalendar) export, so members can put sessions in any calendar app.
 
-Two shapes:
+Three shapes:
 
 - `series_calendar`: one recurring VEVENT per series (DTSTART;TZID=America/Los_Angeles plus the
   rule's RRULE), EXDATE for each cancelled session and an override VEVENT (RECURRENCE-ID) for each
   session that was changed on its own. Calendar apps then show sessions beyond the stored horizon
   too, at the right local time across daylight-saving changes.
-- `sessions_calendar`: one plain VEVENT per session (a member's own sign-ups, say).
+- `sessions_calendar`: one plain VEVENT per session (a member's own sign-ups, say; a member's
+  private feed keeps cancelled ones as STATUS:CANCELLED).
+- `schedule_feed`: the whole schedule for subscribing: every series recurring, with cancelled
+  sessions as STATUS:CANCELLED overrides rather than EXDATE, one-off sessions on their own, and
+  REFRESH-INTERVAL so calendar apps fetch it again.
 
 Times are written as Pacific wall-clock times with TZID=America/Los_Angeles and the calendar
 carries the matching VTIMEZONE, so every client converts them with the same rules the bot uses.
@@ -29,7 +33,15 @@ import icalendar
 from bot.model import OccurrenceRow, SeriesRow
 from bot.schedule.rules import LAST_SUPPORTED_DATE, PACIFIC_ZONE_NAME, WeeklyRule, rule_for, utc_to_pacific
 
-__all__ = ["MAX_NAME_LENGTH", "MAX_TITLE_LENGTH", "PRODID", "UID_DOMAIN", "series_calendar", "sessions_calendar"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_TITLE_LENGTH",
+    "PRODID",
+    "UID_DOMAIN",
+    "schedule_feed",
+    "series_calendar",
+    "sessions_calendar",
+]
 
 PRODID = "-//Practice Circles//Practice Circles Discord bot//EN"
 UID_DOMAIN = "practice-circles"
@@ -121,8 +133,8 @@ def _pacific_vtimezone(first_day: date) -> icalendar.Timezone:
 # --- Components -------------------------------------------------------------------------------
 
 
-def _new_calendar(name: str) -> icalendar.Calendar:
-    """Return a VCALENDAR with the properties every export carries."""
+def _new_calendar(name: str, *, refresh: timedelta | None = None) -> icalendar.Calendar:
+    """Return a VCALENDAR with the properties every export carries (and, for a feed, how often to fetch it)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -131,6 +143,9 @@ def _new_calendar(name: str) -> icalendar.Calendar:
     display_name = _one_line(name, MAX_NAME_LENGTH)
     calendar.add("name", display_name)  # RFC 7986
     calendar.add("x-wr-calname", display_name)  # what most clients actually read
+    if refresh is not None:
+        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})  # RFC 7986
+        calendar.add("x-published-ttl", refresh)  # what Outlook and older clients read
     return calendar
 
 
@@ -172,35 +187,32 @@ def _is_override(series: SeriesRow, occurrence: OccurrenceRow) -> bool:
 # --- Public -----------------------------------------------------------------------------------
 
 
-def series_calendar(series: SeriesRow, occurrences: list[OccurrenceRow], *, now: datetime | None = None) -> bytes:
-    """Export a series as one recurring event with its cancelled and changed sessions (RFC 5545 bytes).
+def _series_events(
+    series: SeriesRow, occurrences: list[OccurrenceRow], stamp: datetime, *, mark_cancelled: bool
+) -> tuple[list[icalendar.Event], date]:
+    """One series as a master VEVENT with its overrides and stand-alone events; also the first day shown.
 
-    occurrences are the series' stored sessions to reflect. The recurrence starts at the earliest
-    of them (or at the rule's first session if none are given), so rule dates before the sessions
-    the bot stored are not shown as if they had happened. A series that is not active ends at its
-    last stored session instead of repeating forever. now is the DTSTAMP (default: the clock).
+    mark_cancelled: a cancelled session becomes an override with STATUS:CANCELLED (feeds, so a
+    subscribed calendar shows the cancellation); otherwise it is an EXDATE (a one-off file).
     """
     stranger = next((row for row in occurrences if row.series_id != series.id), None)
     if stranger is not None:
         raise ValueError(f"session #{stranger.id} does not belong to series #{series.id}")
-    stamp = _stamp(now)
     rule = rule_for(series)
     in_rule: list[OccurrenceRow] = []
     outside_rule: list[OccurrenceRow] = []
     for row in occurrences:
         if _is_rule_instance(rule, row.recurrence_id):
             in_rule.append(row)
-        elif row.status != "cancelled":
+        elif row.status != "cancelled" or mark_cancelled:
             # The rule does not give this recurrence id (stale data); RFC 5545 leaves a
             # RECURRENCE-ID outside the set undefined, so the session becomes an event of its own.
             outside_rule.append(row)
+    loose = [_session_event(row, stamp) for row in outside_rule]
 
-    calendar = _new_calendar(series.title)
     if not in_rule and series.status != "active":
         # A paused or ended series with no stored sessions has nothing to repeat.
-        for row in outside_rule:
-            calendar.add_component(_session_event(row, stamp))
-        return _finish(calendar, rule.starts_on)
+        return loose, rule.starts_on
     if in_rule:
         first_day = utc_to_pacific(min(row.recurrence_id for row in in_rule)).date()
         until = rule.until
@@ -215,41 +227,109 @@ def series_calendar(series: SeriesRow, occurrences: list[OccurrenceRow], *, now:
     master.add("dtstart", first_wall)
     master.add("duration", timedelta(minutes=series.duration_minutes))
     master.add("rrule", icalendar.vRecur.from_ical(rule.to_rrule()))
-    cancelled = sorted(_instance_wall(row.recurrence_id, rule) for row in in_rule if row.status == "cancelled")
-    if cancelled:
-        master.add("exdate", cancelled)
-    calendar.add_component(master)
+    if not mark_cancelled:
+        cancelled = sorted(_instance_wall(row.recurrence_id, rule) for row in in_rule if row.status == "cancelled")
+        if cancelled:
+            master.add("exdate", cancelled)
+    events = [master]
 
     for row in sorted(in_rule, key=lambda row: row.recurrence_id):
-        if row.status == "cancelled" or not _is_override(series, row):
+        is_cancelled = row.status == "cancelled"
+        if is_cancelled and not mark_cancelled:
             continue
-        override = _new_event(str(master["UID"]), row.title, stamp, changed=True)
+        if not is_cancelled and not _is_override(series, row):
+            continue
+        override = _new_event(str(master["UID"]), row.title, stamp, changed=not is_cancelled)
         override.add("recurrence-id", _instance_wall(row.recurrence_id, rule))
         override.add("dtstart", _actual_start(row.start_utc))
         override.add("duration", timedelta(minutes=row.duration_minutes))
         override.add("sequence", row.change_version)
-        calendar.add_component(override)
-    for row in outside_rule:
-        calendar.add_component(_session_event(row, stamp))
-    return _finish(calendar, first_wall.date())
+        if is_cancelled:
+            override.add("status", "CANCELLED")
+        events.append(override)
+    return events + loose, first_wall.date()
+
+
+def series_calendar(series: SeriesRow, occurrences: list[OccurrenceRow], *, now: datetime | None = None) -> bytes:
+    """Export a series as one recurring event with its cancelled and changed sessions (RFC 5545 bytes).
+
+    occurrences are the series' stored sessions to reflect. The recurrence starts at the earliest
+    of them (or at the rule's first session if none are given), so rule dates before the sessions
+    the bot stored are not shown as if they had happened. A series that is not active ends at its
+    last stored session instead of repeating forever. now is the DTSTAMP (default: the clock).
+    """
+    stamp = _stamp(now)
+    events, first_day = _series_events(series, occurrences, stamp, mark_cancelled=False)
+    calendar = _new_calendar(series.title)
+    for event in events:
+        calendar.add_component(event)
+    return _finish(calendar, first_day)
 
 
 def _session_event(occurrence: OccurrenceRow, stamp: datetime) -> icalendar.Event:
-    """Return a stand-alone VEVENT for one session."""
+    """Return a stand-alone VEVENT for one session (STATUS:CANCELLED if it was cancelled)."""
     event = _new_event(f"session-{occurrence.id}@{UID_DOMAIN}", occurrence.title, stamp)
     event.add("dtstart", _actual_start(occurrence.start_utc))
     event.add("duration", timedelta(minutes=occurrence.duration_minutes))
     event.add("sequence", occurrence.change_version)
+    if occurrence.status == "cancelled":
+        event.add("status", "CANCELLED")
     return event
 
 
-def sessions_calendar(occurrences: Iterable[OccurrenceRow], name: str, *, now: datetime | None = None) -> bytes:
-    """Export sessions as one event each (cancelled ones left out), as RFC 5545 bytes."""
+def sessions_calendar(
+    occurrences: Iterable[OccurrenceRow],
+    name: str,
+    *,
+    now: datetime | None = None,
+    keep_cancelled: bool = False,
+    refresh: timedelta | None = None,
+) -> bytes:
+    """Export sessions as one event each, as RFC 5545 bytes.
+
+    Cancelled sessions are left out of a one-off file; a feed keeps them (keep_cancelled) as
+    STATUS:CANCELLED, so a calendar app that saw the session before shows it cancelled. refresh
+    tells apps how often to fetch a feed again.
+    """
     stamp = _stamp(now)
-    calendar = _new_calendar(name)
-    kept = sorted((row for row in occurrences if row.status != "cancelled"), key=lambda row: (row.start_utc, row.id))
+    calendar = _new_calendar(name, refresh=refresh)
+    kept = sorted(
+        (row for row in occurrences if keep_cancelled or row.status != "cancelled"),
+        key=lambda row: (row.start_utc, row.id),
+    )
     for row in kept:
         calendar.add_component(_session_event(row, stamp))
     # With no sessions the calendar is still valid to import: it holds just the VTIMEZONE.
     first_day = utc_to_pacific(kept[0].start_utc).date() if kept else utc_to_pacific(stamp).date()
     return _finish(calendar, first_day)
+
+
+def schedule_feed(
+    series: Iterable[tuple[SeriesRow, list[OccurrenceRow]]],
+    one_offs: Iterable[OccurrenceRow],
+    name: str,
+    *,
+    now: datetime,
+    refresh: timedelta,
+) -> bytes:
+    """The whole schedule as one feed: each series recurring (cancellations as STATUS:CANCELLED), one-offs alone.
+
+    UIDs are stable (series-N, session-N), so a calendar app that fetches the feed again updates
+    the events it has: a move arrives as the override's new DTSTART, a cancellation as its STATUS.
+    now is the DTSTAMP: the caller passes the time of the last change, so an unchanged schedule
+    gives the same bytes (and the same ETag) at every fetch.
+    """
+    stamp = _stamp(now)
+    calendar = _new_calendar(name, refresh=refresh)
+    first_days: list[date] = []
+    for row, occurrences in series:
+        events, first_day = _series_events(row, occurrences, stamp, mark_cancelled=True)
+        for event in events:
+            calendar.add_component(event)
+        first_days.append(first_day)
+    for occurrence in sorted(one_offs, key=lambda row: (row.start_utc, row.id)):
+        if occurrence.series_id is not None:
+            raise ValueError(f"session #{occurrence.id} belongs to series #{occurrence.series_id}, not the one-offs")
+        calendar.add_component(_session_event(occurrence, stamp))
+        first_days.append(utc_to_pacific(occurrence.start_utc).date())
+    return _finish(calendar, min(first_days, default=utc_to_pacific(stamp).date()))

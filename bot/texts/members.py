@@ -125,6 +125,11 @@ CALENDAR_EMPTY = (
 CALENDAR_MINE_NAME = "My practice sessions"
 CALENDAR_FILE_SERIES = "practice-circles-series-{id}.ics"
 CALENDAR_FILE_MINE = "practice-circles-my-sessions.ics"
+CALENDAR_FEEDS_OFF = (
+    "Calendar links aren't switched on for this community yet (the bot's web server is off), so "
+    "nothing was changed. `/calendar file` still gives you a calendar file, and a coordinator can "
+    "turn the links on."
+)
 
 # --- /feedback (modal labels: at most 45 characters; descriptions at most 100) ----------------------
 FEEDBACK_TITLE = "Feedback for the coordinators"
