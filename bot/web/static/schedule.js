@@ -9,6 +9,18 @@
 
   function zoneName(zone) { return zone.replace(/_/g, " "); }
 
+  // "Central European Time (Europe/Berlin)": the zone's everyday name in the page's language, and its id.
+  function zoneLabel(zone) {
+    var parts = [];
+    try {
+      parts = new Intl.DateTimeFormat(lang, { timeZone: zone, timeZoneName: "longGeneric" }).formatToParts(new Date());
+    } catch (error) { /* an old browser without longGeneric: the id alone */ }
+    for (var i = 0; i < parts.length; i++) {
+      if (parts[i].type === "timeZoneName") { return parts[i].value + " (" + zoneName(zone) + ")"; }
+    }
+    return zoneName(zone);
+  }
+
   function show(zone) {
     var format = new Intl.DateTimeFormat(lang, {
       timeZone: zone, weekday: "long", day: "numeric", month: "long", year: "numeric",
@@ -19,7 +31,7 @@
       times[i].textContent = format.format(new Date(times[i].getAttribute("datetime")));
       times[i].parentNode.hidden = false;
     }
-    note.textContent = note.getAttribute("data-template").replace("{zone}", zoneName(zone));
+    note.textContent = note.getAttribute("data-template").replace("{zone}", zoneLabel(zone));
     note.hidden = false;
   }
 
@@ -27,7 +39,7 @@
     var zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
     var first = document.createElement("option");
     first.value = browserZone;
-    first.textContent = picker.getAttribute("data-browser").replace("{zone}", zoneName(browserZone));
+    first.textContent = picker.getAttribute("data-browser").replace("{zone}", zoneLabel(browserZone));
     picker.appendChild(first);
     for (var i = 0; i < zones.length; i++) {
       var option = document.createElement("option");
