@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import socket
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.adapters.endpoints import DiscordEndpoints
-from bot.config import Config, load_config, load_token
+from bot.config import Config, WebSection, load_config, load_token
 from bot.errors import PracticeCirclesError
 from bot.media.recordings import load_recordings
 from bot.storage import Database
+from bot.web.server import MARKER_HEADER, bind_problem
+
+# How long `check` waits for whatever holds the web port to answer.
+_WEB_PROBE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,11 @@ async def run_checks(config_path: Path, environ: dict[str, str] | None = None) -
     if config is None:
         findings.append(Finding("recordings", False, "not checked: the config must load first"))
         findings.append(Finding("database", False, "not checked: the config must load first"))
+        findings.append(Finding("web", False, "not checked: the config must load first"))
         return findings
     findings.append(_check_recordings(config))
     findings.append(await _check_database(config))
+    findings.append(await asyncio.to_thread(_check_web, config))
     return findings
 
 
@@ -124,3 +133,34 @@ async def _check_database(config: Config) -> Finding:
         detail = f"{config.storage.database}: integrity check failed: {problems[:3]}"
         return Finding("database", False, detail)
     return Finding("database", True, f"{config.storage.database}: schema {version}, integrity ok")
+
+
+def _check_web(config: Config) -> Finding:
+    """Is the web server off, or can it listen where configured (or is a Practice Circles already there)?"""
+    web = config.web_enabled
+    if web is None:
+        reason = "no [web] section" if config.web is None else "web.enabled = false"
+        return Finding("web", True, f"off ({reason}): no calendar feeds or schedule page")
+    where = f"listens on http://{web.host}:{web.port}, public at {web.public_url}/"
+    try:
+        # What the bot will do at start-up, undone at once: bind the address, then let it go.
+        with socket.create_server((web.host, web.port)):
+            pass
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE and _is_practice_circles(web):
+            return Finding("web", True, f"{where}; a running Practice Circles answers there now")
+        return Finding("web", False, str(bind_problem(error, web)))
+    return Finding("web", True, f"{where}; the port is free")
+
+
+def _is_practice_circles(web: WebSection) -> bool:
+    """Whether what listens on the web port is a Practice Circles web server (it marks every answer)."""
+    host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host  # noqa: S104 (reading the config, not binding)
+    address = f"http://[{host}]:{web.port}/healthz" if ":" in host else f"http://{host}:{web.port}/healthz"
+    # No proxy from the environment: the question is about this machine.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(address, timeout=_WEB_PROBE_SECONDS) as answer:
+            return answer.headers.get(MARKER_HEADER) == "1"
+    except OSError:
+        return False

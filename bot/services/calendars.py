@@ -9,6 +9,7 @@ same bytes, which is what lets calendar apps poll cheaply with ETags.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import re
@@ -135,7 +136,10 @@ class CalendarFeeds:
             (series, by_series[series.id]) for series in all_series if series.status == "active" or by_series[series.id]
         ]
         stamp = _last_change([series for series, _ in shown], rows, now)
-        return schedule_feed(shown, one_offs, web_texts.FEED_NAME, now=stamp, refresh=FEED_REFRESH)
+        # Writing a feed is pure CPU work; off the event loop, so the bot's own work never waits on it.
+        return await asyncio.to_thread(
+            schedule_feed, shown, one_offs, web_texts.FEED_NAME, now=stamp, refresh=FEED_REFRESH
+        )
 
     async def member_feed(self, secret: str) -> bytes | None:
         """A member's sessions as an iCalendar feed; None if the secret is not (or no longer) in use."""
@@ -147,7 +151,8 @@ class CalendarFeeds:
         now = self.clock()
         # Every status: a cancelled session stays, marked cancelled, until it leaves the look-back.
         rows = await self.db.list_user_occurrences(user_id, now - FEED_LOOKBACK)
-        return sessions_calendar(
+        return await asyncio.to_thread(
+            sessions_calendar,
             rows,
             member_texts.CALENDAR_MINE_NAME,
             now=_last_change([], rows, now),

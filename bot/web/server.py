@@ -8,6 +8,7 @@ it never reaches the bot. Private feed addresses carry a secret, so they are nev
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import logging
@@ -146,7 +147,9 @@ class WebServer:
     async def _page(self, request: web.Request) -> web.StreamResponse:
         language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
         schedule = await self.feeds.public_schedule()
-        body = render_page(schedule, language, self.links, self.channel_names, _page_address)
+        # Names from Discord's cache here, on the loop; the rendering itself runs off it.
+        names = {row.channel_id: self.channel_names(row.channel_id) for row in schedule.sessions}
+        body = await asyncio.to_thread(render_page, schedule, language, self.links, names.get, _page_address)
         headers = {"Content-Language": language, "Vary": "Accept-Language", "Content-Security-Policy": _PAGE_POLICY}
         return _cached(request, body, "text/html", _PAGE_CACHE, headers)
 

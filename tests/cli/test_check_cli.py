@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.cli.check import run_checks
+from bot.config import load_config
+from bot.core import utc_now
+from bot.services.calendars import CalendarFeeds
+from bot.storage import Database
+from bot.web import WebServer
+from tests.web.support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,3 +88,57 @@ def test_missing_config_as_a_real_process(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "config.example.toml" in result.stdout
+
+
+# --- [web] ----------------------------------------------------------------------------------------
+
+
+def enable_web(workspace: Path, port: int) -> Path:
+    """Switch the example's [web] section on, on a given port, with links of our own."""
+    config = workspace / "config.toml"
+    text = config.read_text()
+    text = text.replace("enabled = false", "enabled = true").replace("port = 8080", f"port = {port}")
+    text = text.replace("https://example.org/replace-me/practice", "https://calendar.community.test")
+    text = text.replace("https://example.org/replace-me/discord-invite", "https://discord.gg/community")
+    config.write_text(text)
+    return config
+
+
+def web_line(out: str) -> str:
+    return next(line for line in out.splitlines() if "] web " in line)
+
+
+def test_the_web_server_switched_off_is_reported_as_off(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--config", str(workspace / "config.toml")]) == 0
+    assert "[ok ] web         off (web.enabled = false)" in capsys.readouterr().out
+
+
+def test_a_free_web_port_is_usable(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    assert main(["check", "--config", str(enable_web(workspace, port))]) == 0
+    line = web_line(capsys.readouterr().out)
+    assert "[ok ]" in line and f"http://127.0.0.1:{port}" in line and "the port is free" in line
+
+
+def test_a_web_port_held_by_another_program_is_bad_and_named(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        port = other.getsockname()[1]
+        assert main(["check", "--config", str(enable_web(workspace, port))]) == 1
+    line = web_line(capsys.readouterr().out)
+    assert "[BAD]" in line and f"web.port: port {port} on 127.0.0.1 is already in use" in line
+
+
+async def test_a_web_port_held_by_the_running_bot_is_fine(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = load_config(enable_web(workspace, free_port()))
+    async with Database.open(config.storage.database, exclusive=False) as db:
+        feeds = CalendarFeeds(db, config, horizon=dt.timedelta(days=7), clock=utc_now)
+        server = WebServer(config, feeds, lambda _: None)
+        await server.start()
+        try:
+            findings = await run_checks(workspace / "config.toml", environ={})
+        finally:
+            await server.stop()
+    [web] = [finding for finding in findings if finding.subject == "web"]
+    assert web.usable and "a running Practice Circles answers there now" in web.detail
