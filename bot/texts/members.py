@@ -120,11 +120,26 @@ CALENDAR_MINE = (
 )
 CALENDAR_EMPTY = (
     "You're not signed up for any upcoming sessions yet, so there is nothing to put in a calendar. "
-    "`/schedule` shows what's coming up, and `/calendar series:` gives a whole series."
+    "`/schedule` shows what's coming up, and `/calendar file series:` gives a whole series."
 )
 CALENDAR_MINE_NAME = "My practice sessions"
 CALENDAR_FILE_SERIES = "practice-circles-series-{id}.ics"
 CALENDAR_FILE_MINE = "practice-circles-my-sessions.ics"
+CALENDAR_SUBSCRIBED = (
+    "Here is your private calendar link. In your calendar app, choose to add or subscribe to a calendar "
+    "“from a URL” (Google Calendar: Other calendars, +, From URL) and paste:\n`{url}`\n"
+    "Your app then shows the sessions you sign up for, and moves or cancels them when they change, "
+    "usually within a few hours. Anyone with this link can see which sessions you signed up for, so "
+    "please keep it to yourself; `/calendar revoke` stops it at any time."
+)
+CALENDAR_SUBSCRIBED_REPLACED = "The link you were given before no longer works; use this one instead."
+CALENDAR_REVOKED = (
+    "Your private calendar link no longer works, and nobody can use it any more. You can remove the "
+    "calendar from your app; `/calendar subscribe` gives you a new link whenever you like."
+)
+CALENDAR_NOTHING_TO_REVOKE = (
+    "You had no private calendar link, so there was nothing to stop. `/calendar subscribe` gives you one."
+)
 CALENDAR_FEEDS_OFF = (
     "Calendar links aren't switched on for this community yet (the bot's web server is off), so "
     "nothing was changed. `/calendar file` still gives you a calendar file, and a coordinator can "

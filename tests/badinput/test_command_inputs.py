@@ -563,7 +563,7 @@ MEMBER_CASES = [
     refused("signout-unknown", "sam", "signout", {"session": 999999}, NOT_FOUND_SESSION),
     refused("signout-neither", "sam", "signout", {}, "either one of your sessions or one of your series"),
     refused("signout-unknown-series", "sam", "signout", {"series": 2**53}, NOT_FOUND_SERIES),
-    refused("calendar-unknown-series", "sam", "calendar", {"series": 999999}, NOT_FOUND_SERIES),
+    refused("calendar-unknown-series", "sam", "calendar file", {"series": 999999}, NOT_FOUND_SERIES),
     refused("timezone-PST", "sam", "settings timezone", {"name": "PST"}, "abbreviation", "America/Los_Angeles"),
     refused("timezone-UTC+3", "sam", "settings timezone", {"name": "UTC+3"}, "fixed offset", "Etc/GMT-3"),
     refused("timezone-EST5EDT", "sam", "settings timezone", {"name": "EST5EDT"}, "abbreviation", "America/New_York"),

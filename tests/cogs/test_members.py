@@ -518,7 +518,7 @@ async def test_calendar_files_hold_the_stored_sessions_across_a_daylight_saving_
     expected = sorted(row.start_utc for row in stored if row.status != "cancelled")
     assert len({utc_to_pacific(start).utcoffset() for start in expected}) == 2, "the sessions cross a DST change"
 
-    whole = await reply_to(sam, "calendar", {"series": series.id})
+    whole = await reply_to(sam, "calendar", {"series": series.id}, subcommand="file")
 
     assert whole.ephemeral and "**Wednesday circle** as a calendar file" in whole.content
     assert whole.message is not None
@@ -527,7 +527,7 @@ async def test_calendar_files_hold_the_stored_sessions_across_a_daylight_saving_
     events = recurring_ical_events.of(parse_calendar(attachment.data)).between(soon(-2), soon(24 * 400))
     assert sorted(event["DTSTART"].dt.astimezone(dt.UTC) for event in events) == expected
 
-    mine = await reply_to(sam, "calendar")
+    mine = await reply_to(sam, "calendar", subcommand="file")
     assert mine.message is not None
     [attachment] = mine.message.attachments
     calendar = parse_calendar(attachment.data)
@@ -540,7 +540,7 @@ async def test_calendar_without_sign_ups_says_what_to_do_instead(
     sandbox: Sandbox, practice: PracticeCirclesBot
 ) -> None:
     await ready(sandbox)
-    reply = await reply_to(sandbox.person("jonas"), "calendar")
+    reply = await reply_to(sandbox.person("jonas"), "calendar", subcommand="file")
     assert reply.content == texts.CALENDAR_EMPTY
     assert reply.message is not None and reply.message.attachments == []
 
