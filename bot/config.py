@@ -445,25 +445,32 @@ class Config(_Section):
 
     def placeholders(self) -> list[str]:
         """Keys still holding the example values from config.example.toml (ids and example.org links)."""
-        found: list[str] = []
+        return list(self.placeholder_values())
+
+    def placeholder_values(self) -> dict[str, int | str]:
+        """Each key still holding an example value from config.example.toml, with that value."""
+        found: dict[str, int | str] = {}
+        # In the order config.example.toml lists them.
         ids = {
-            "guild.id": self.guild.id,
-            "channels.announcements": self.channels.announcements,
-            "channels.teachers": self.channels.teachers,
-            "channels.coordinators": self.channels.coordinators,
-            "roles.coordinator": self.roles.coordinator,
-            "roles.teacher": self.roles.teacher,
+            "guild.id": [self.guild.id],
+            "channels.announcements": [self.channels.announcements],
+            "channels.teachers": [self.channels.teachers],
+            "channels.coordinators": [self.channels.coordinators],
+            "channels.sessions": list(self.channels.sessions),
+            "roles.coordinator": [self.roles.coordinator],
+            "roles.teacher": [self.roles.teacher],
         }
-        found += [key for key, value in ids.items() if value in EXAMPLE_IDS]
-        if any(value in EXAMPLE_IDS for value in self.channels.sessions):
-            found.append("channels.sessions")
+        for key, values in ids.items():
+            examples = [value for value in values if value in EXAMPLE_IDS]
+            if examples:
+                found[key] = examples[0]
         links = {f"links.{name}": getattr(self.links, name) for name in LinksSection.model_fields}
         if self.web_enabled is not None:
             links |= {"web.public_url": self.web_enabled.public_url, "web.join_url": self.web_enabled.join_url}
         for key, link in links.items():
             host = (urlsplit(link).hostname or link.rpartition("@")[2]).lower()
             if host in EXAMPLE_HOSTS or host.endswith(tuple(f".{h}" for h in EXAMPLE_HOSTS)):
-                found.append(key)
+                found[key] = link
         return found
 
 

@@ -17,6 +17,7 @@ from bot.config import Config, WebSection, load_config, load_token
 from bot.errors import PracticeCirclesError
 from bot.media.recordings import load_recordings
 from bot.storage import Database
+from bot.texts import setup as texts
 from bot.web.server import MARKER_HEADER, bind_problem
 
 # How long `check` waits for whatever holds the web port to answer.
@@ -64,9 +65,10 @@ async def run_checks(config_path: Path, environ: dict[str, str] | None = None) -
     config: Config | None = None
     try:
         config = load_config(config_path)
-        findings.append(Finding("config", True, _describe_config(config)))
     except PracticeCirclesError as error:
         findings.append(Finding("config", False, str(error)))
+    else:
+        findings.append(_check_placeholders(config) or Finding("config", True, _describe_config(config)))
 
     findings.append(_check_token(env))
     findings.append(_check_endpoints(env))
@@ -87,6 +89,21 @@ def _describe_config(config: Config) -> str:
         f"guild {config.guild.id}, {channels} session channel(s), grace {config.sessions.grace_minutes} min, "
         f"reminders at {', '.join(str(m) for m in config.reminders.default_offsets_minutes)} min by default"
     )
+
+
+def _check_placeholders(config: Config) -> Finding | None:
+    """Example values left from config.example.toml, one line per key; None when there are none."""
+    found = config.placeholder_values()
+    if not found:
+        return None
+    lines = [texts.PLACEHOLDERS_FOUND.format(count=len(found))]
+    for key, value in found.items():
+        if isinstance(value, str):
+            lines.append(texts.PLACEHOLDER_LINK.format(key=key, value=value))
+        else:
+            what, how = texts.PLACEHOLDER_WHAT[key.partition(".")[0]]
+            lines.append(texts.PLACEHOLDER_ID.format(key=key, value=value, what=what, how=how))
+    return Finding("config", False, "\n".join(lines))
 
 
 def _check_token(env: dict[str, str]) -> Finding:

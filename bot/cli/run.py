@@ -43,6 +43,9 @@ async def run_bot(config_path: Path, environ: Mapping[str, str] | None = None) -
     config = load_config(config_path)
     token = load_token(env)
     endpoints = DiscordEndpoints.from_environ(env)
+    for key in config.placeholders():
+        # `check` refuses these; the bot still runs, so a half-filled config can be tried out.
+        log.warning("config: %s still holds the example value from config.example.toml", key)
     catalog = load_recordings(config.recordings.file)
     for refused in catalog.refused:
         log.warning("approved recordings: %s (it will not be offered)", refused)

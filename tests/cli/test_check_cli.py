@@ -24,14 +24,73 @@ from tests.web.support import free_port
 REPO = Path(__file__).resolve().parents[2]
 
 
+# The example's ids and links, each replaced as a coordinator would (any other real-looking value will do).
+FILLED_IN = {
+    **{str(digit) * 18: str(1_234_567_890_123_456_70 + digit) for digit in range(1, 8)},
+    "https://example.org/replace-me/": "https://circles.practice.test/",
+    "coordinators@example.org": "coordinators@practice.test",
+}
+EXAMPLE_KEYS = [
+    "guild.id",
+    "channels.announcements",
+    "channels.teachers",
+    "channels.coordinators",
+    "channels.sessions",
+    "roles.coordinator",
+    "roles.teacher",
+    "links.community",
+    "links.coordinators",
+    "links.donate",
+    "links.share",
+]
+
+
+def shipped_recordings(folder: Path) -> None:
+    """Copy the shipped recordings list and its bell into folder."""
+    shutil.copy(REPO / "recordings.yaml", folder / "recordings.yaml")
+    (folder / "audio").mkdir()
+    shutil.copy(REPO / "audio" / "bell.ogg", folder / "audio" / "bell.ogg")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    """A config.toml (the example) beside a copy of the shipped recordings list and bell."""
-    shutil.copy(REPO / "config.example.toml", tmp_path / "config.toml")
-    shutil.copy(REPO / "recordings.yaml", tmp_path / "recordings.yaml")
-    (tmp_path / "audio").mkdir()
-    shutil.copy(REPO / "audio" / "bell.ogg", tmp_path / "audio" / "bell.ogg")
+    """A config.toml (the example, filled in) beside a copy of the shipped recordings list and bell."""
+    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    for example, own in FILLED_IN.items():
+        text = text.replace(example, own)
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    shipped_recordings(tmp_path)
     return tmp_path
+
+
+def test_the_example_config_is_refused_naming_each_placeholder(tmp_path: Path) -> None:
+    shutil.copy(REPO / "config.example.toml", tmp_path / "config.example.toml")
+    shipped_recordings(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--config", "config.example.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Everything is usable." not in result.stdout
+    assert "[BAD] config" in result.stdout and "11 value(s) still hold the examples" in result.stdout
+    named = [line.split("]", 1)[1].split()[0].rstrip(":") for line in result.stdout.splitlines() if "example " in line]
+    assert named == EXAMPLE_KEYS
+    assert "111111111111111111" in result.stdout and "Copy Server ID" in result.stdout
+    assert "Copy Role ID" in result.stdout and "'https://example.org/replace-me/donate'" in result.stdout
+
+
+def test_one_placeholder_left_is_named_alone(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = workspace / "config.toml"
+    config.write_text(config.read_text().replace("123456789012345677", "777777777777777777"))
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "1 value(s) still hold the examples" in out
+    assert "roles.teacher: still the example id 777777777777777777" in out
+    assert "roles.coordinator" not in out
 
 
 def test_usable_setup_exits_zero_and_migrates_the_database(
