@@ -394,9 +394,18 @@ class LinksSection(_Section):
 
 
 class StorageSection(_Section):
-    """[storage]: where the bot keeps its database."""
+    """[storage]: where the bot keeps its database and its backups."""
 
     database: ConfigPath = Field(default=Path("data/practice-circles.sqlite3"), validate_default=True)
+    backups: ConfigPath = Field(default=Path("data/backups"), validate_default=True)
+    keep_backups: Annotated[int, BeforeValidator(_whole(1, 365, "backups"))] = 14
+
+    @model_validator(mode="after")
+    def _backups_beside_not_onto(self) -> StorageSection:
+        """The backups folder is a folder of its own, never the database file itself."""
+        if self.backups == self.database:
+            raise _fail("must be a folder for the backups, not the database file itself", key="backups")
+        return self
 
 
 class RecordingsSection(_Section):

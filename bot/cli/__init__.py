@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from bot.errors import PracticeCirclesError
 
 # Modules under bot.cli that add commands, in the order `--help` lists them.
-COMMAND_MODULES = ("run", "check", "schedule", "recordings", "invite", "backup", "demo")
+COMMAND_MODULES = ("run", "check", "schedule", "recordings", "invite", "backup", "restore", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

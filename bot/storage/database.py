@@ -7,10 +7,14 @@ every write runs in `async with db.transaction():`, and a caller may wrap severa
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import logging
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -28,12 +32,30 @@ from bot.storage.runs import RunQueries
 from bot.storage.stats import StatsQueries
 from bot.storage.timestamps import utc_now
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database", "lock_path_for"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "PRIVATE_FILE",
+    "CopyReport",
+    "Database",
+    "inspect_copy",
+    "lock_path_for",
+    "make_private_folder",
+    "restore_database",
+]
+
+log = logging.getLogger(__name__)
 
 # How long a connection waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 5000
 # STRICT tables need 3.37; RETURNING needs 3.35.
 _MIN_SQLITE = (3, 37, 0)
+# Who attends self-compassion sessions is nobody else's business: only the bot's user may read its
+# files. SQLite gives the -wal and -shm files the database file's own mode, so creating the
+# database with this mode covers them too.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+# The files that together are one database in write-ahead-log mode.
+_COMPANIONS = ("-wal", "-shm")
 
 
 def lock_path_for(db_path: Path) -> Path:
@@ -41,11 +63,51 @@ def lock_path_for(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".lock")
 
 
+def companions(db_path: Path) -> list[Path]:
+    """The write-ahead log and shared-memory files beside a database file."""
+    return [db_path.with_name(db_path.name + suffix) for suffix in _COMPANIONS]
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create folder (and parents) if missing; a folder made here is the bot's user's alone."""
+    try:
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageError(f"cannot create the folder {folder}: {error.strerror}") from error
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty file readable by its owner only (before SQLite opens it)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise StorageError(f"cannot create {path}: {error.strerror}") from error
+
+
+def _make_private(db_path: Path) -> None:
+    """Create the database file 0600, or take group and world access away from one made before."""
+    if not db_path.exists():
+        _create_private(db_path)
+        return
+    for path in (db_path, *companions(db_path)):
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(PRIVATE_FILE)
+                log.info("made %s readable by its owner only", path)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            # Owned by another user: the bot can still use it, but cannot tighten it.
+            log.warning("%s can be read by other users and is not ours to change; chmod 600 it", path)
+
+
 def _acquire_instance_lock(db_path: Path) -> int:
     """Take the exclusive, non-blocking flock that keeps a second bot off the same database."""
     lock_path = lock_path_for(db_path)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     except OSError as error:
         raise StorageError(f"cannot create the lock file {lock_path}: {error.strerror}") from error
     try:
@@ -142,13 +204,11 @@ class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, StatsQu
         known = migrations if migrations is not None else load_migrations()
         # Opening is a one-off start-up step, so these few blocking filesystem calls are acceptable.
         path = path.expanduser().absolute()  # noqa: ASYNC240
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StorageError(f"cannot create the folder {path.parent}: {error.strerror}") from error
+        make_private_folder(path.parent)
         lock_fd = _acquire_instance_lock(path) if exclusive else None
         db: Database | None = None
         try:
+            _make_private(path)
             writer = await _connect(path, query_only=False)
             db = cls(path, writer, clock, lock_fd)
             await db._migrate(known, apply=migrate)
@@ -234,15 +294,20 @@ class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, StatsQu
         return [row["sql"] for row in rows]
 
     async def backup_to(self, target: Path) -> None:
-        """Write a consistent copy of the database to `target` (safe while the bot runs), atomically."""
+        """Write a consistent copy of the database to `target` (safe while the bot runs), atomically, 0600."""
         target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(target.parent)
         partial = target.with_name(target.name + ".partial")
         partial.unlink(missing_ok=True)
+        _create_private(partial)
         # SQLite's online backup copies a consistent snapshot even while others write; the copy is
         # only renamed into place once complete, so a failed backup never leaves a broken file.
-        async with aiosqlite.connect(partial) as copy:
-            await self._writer.backup(copy)
+        try:
+            async with aiosqlite.connect(partial) as copy:
+                await self._writer.backup(copy)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         os.replace(partial, target)
 
     async def integrity_check(self) -> list[str]:
@@ -284,3 +349,117 @@ class _Opening:
         """Close the database."""
         if self._db is not None:
             await self._db.close()
+
+
+# --- copies: checking a backup, putting one back ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    """What a database file holds: its schema version and what SQLite's checks found wrong."""
+
+    path: Path
+    schema: int
+    problems: list[str]
+
+
+async def inspect_copy(path: Path) -> CopyReport:
+    """Open a copy (a backup) on its own and run SQLite's integrity and foreign-key checks on it."""
+    path = Path(path)
+    if not path.is_file():
+        raise StorageError(f"there is no file at {path}")
+    try:
+        async with aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000) as copy:
+            await copy.execute("PRAGMA query_only = ON")
+            try:
+                schema = int(await _pragma(copy, "user_version"))
+            except sqlite3.DatabaseError as error:
+                raise StorageError(f"{path} is not a database SQLite can read: {error}") from error
+            problems = await _checks(copy)
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"{path} is not a database SQLite can read: {error}") from error
+    return CopyReport(path, schema, problems)
+
+
+async def _checks(connection: aiosqlite.Connection) -> list[str]:
+    """SQLite's integrity and foreign-key checks; a page too damaged to read is one more problem."""
+    try:
+        problems = [row[0] for row in await connection.execute_fetchall("PRAGMA integrity_check")]
+        if problems == ["ok"]:
+            problems = []
+        for row in await connection.execute_fetchall("PRAGMA foreign_key_check"):
+            problems.append(f"row {row[1]} of table {row[0]} points at a missing row of {row[2]}")
+    except sqlite3.DatabaseError as error:
+        return [f"SQLite stopped reading it: {error}"]
+    return problems
+
+
+async def restore_database(backup: Path, database: Path, aside: Path) -> CopyReport:
+    """Put a checked backup in place of the database, keeping the database as it was at `aside`.
+
+    Refused while a bot uses the database (its single-instance lock is held), and for a backup that
+    fails SQLite's checks or comes from a newer bot. The old write-ahead files are removed with the
+    old database, so they can never be replayed into the restored one.
+    """
+    # A one-off command with the bot stopped: nothing else waits on this event loop.
+    database = Path(database).expanduser().absolute()  # noqa: ASYNC240
+    # The backup is checked before anything else is touched, so a refusal changes nothing.
+    report = await inspect_copy(backup)
+    latest = load_migrations()[-1].version
+    if report.problems:
+        shown = "; ".join(report.problems[:3])
+        raise StorageError(f"{backup} fails SQLite's integrity check ({shown}); choose another backup")
+    if report.schema < 1:
+        raise StorageError(f"{backup} is not a Practice Circles database (it has no schema)")
+    if report.schema > latest:
+        raise StorageError(
+            f"{backup} was made by a newer Practice Circles (schema {report.schema}, this one knows {latest}); "
+            "upgrade the bot first"
+        )
+    make_private_folder(database.parent)
+    try:
+        lock_fd = _acquire_instance_lock(database)
+    except StorageError as error:
+        raise StorageError(f"{error}. Stop the bot before restoring (sudo systemctl stop practice-circles)") from None
+    try:
+        # Plain file work while the lock keeps any bot out; off the event loop.
+        await asyncio.to_thread(_put_in_place, Path(backup), database, Path(aside))
+    finally:
+        os.close(lock_fd)
+    return report
+
+
+def _put_in_place(backup: Path, database: Path, aside: Path) -> None:
+    """Set the database aside, then replace it with a durable 0600 copy of the backup."""
+    _set_aside(database, aside)
+    restoring = database.with_name(database.name + ".restoring")
+    restoring.unlink(missing_ok=True)
+    _create_private(restoring)
+    with backup.open("rb") as source, restoring.open("r+b") as target:
+        shutil.copyfileobj(source, target)
+        target.flush()
+        os.fsync(target.fileno())
+    for stale in companions(database):
+        stale.unlink(missing_ok=True)
+    os.replace(restoring, database)
+    _sync_folder(database.parent)
+
+
+def _set_aside(database: Path, aside: Path) -> None:
+    """Copy the database and its write-ahead files, byte for byte, to `aside` (the bot is stopped)."""
+    if not database.exists():
+        return
+    make_private_folder(aside.parent)
+    for source, target in zip((database, *companions(database)), (aside, *companions(aside)), strict=True):
+        if source.exists():
+            _create_private(target)
+            shutil.copyfile(source, target)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in folder durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -19,3 +19,23 @@ PLACEHOLDER_WHAT = {
     "roles": ("role", "Server Settings > Roles, right-click the role > Copy Role ID"),
 }
 PLACEHOLDERS_FOUND = "{count} value(s) still hold the examples from config.example.toml:"
+
+# --- backups and restores -----------------------------------------------------------------------
+BACKUP_DONE = "Backed up {database} to {target} (SQLite's integrity check: ok; readable by this user only)"
+BACKUP_NO_DATABASE = "there is no database at {database} yet: the bot makes it when it first starts (or run check)"
+BACKUP_DAMAGED = (
+    "the copy {target} failed SQLite's integrity check ({problems}), so it was deleted and no older backup "
+    "was removed. The database itself may be damaged: run `python -m bot check` and see docs/operations.md, "
+    "'Backing up and restoring'"
+)
+BACKUP_ROTATED = "Keeping the newest {keep} backups in {folder}: removed {removed} older one(s)."
+BACKUP_REMOVED = "  removed {name}"
+RESTORE_NONE = "There are no backups in {folder} yet. `python -m bot backup --config config.toml` makes one."
+RESTORE_LIST = "{count} backup(s) in {folder}, newest first (times are UTC):"
+RESTORE_LINE = "  {name}  ({kib} KiB)"
+RESTORE_HOW = "To put one back, stop the bot, then run:\n  python -m bot restore --config {config} --from {example}"
+RESTORED = (
+    "Restored {source} as {database} (schema {schema}; SQLite's integrity check: ok). "
+    "Start the bot again; it applies any newer migrations and rebuilds its timers."
+)
+RESTORE_ASIDE = "The database as it was before is kept at {aside} (delete it when you no longer need it)."

@@ -326,7 +326,31 @@ BROKEN: list[Any] = [
         id="backup-onto-the-database",
     ),
     pytest.param(
-        ("backup", "--config", CONFIG), 2, ["the following arguments are required: --to"], id="backup-without-to"
+        ("backup", "--config", CONFIG), 2, ["there is no database at", "when it first starts"], id="backup-no-database"
+    ),
+    pytest.param(
+        ("backup", "--config", CONFIG, "--force"), 2, ["--force: only goes with --to"], id="backup-force-without-to"
+    ),
+    pytest.param(
+        ("restore", "--config", CONFIG, "--from", "<workspace>/nope.sqlite3"),
+        2,
+        ["there is no file at", "nope.sqlite3"],
+        id="restore-from-missing-file",
+    ),
+    pytest.param(
+        ("restore", "--config", CONFIG, "--from", BELL),
+        2,
+        ["bell.ogg is not a database SQLite can read"],
+        id="restore-from-an-audio-file",
+    ),
+    pytest.param(
+        ("restore", "--config", CONFIG, "--from", LIST),
+        2,
+        ["recordings.yaml is not a database SQLite can read"],
+        id="restore-from-the-recordings-list",
+    ),
+    pytest.param(
+        ("restore", "--config", CONFIG, "--from"), 2, ["--from: expected one argument"], id="restore-from-nothing"
     ),
     pytest.param(
         ("run", "--config", CONFIG), 2, ["DISCORD_TOKEN", "not set", "DISCORD_TOKEN_FILE"], id="run-without-token"

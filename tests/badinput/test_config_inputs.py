@@ -456,6 +456,29 @@ BROKEN: list[Any] = [
         ["invisible control character (U+0000)"],
         id="database-NUL",
     ),
+    pytest.param({"storage.backups": '""'}, "storage.backups", ["must not be empty"], id="backups-empty"),
+    pytest.param(
+        {"storage.backups": '"data/bot.sqlite3"'},
+        "storage.backups",
+        ["a folder for the backups, not the database file itself"],
+        id="backups-onto-the-database",
+    ),
+    pytest.param(
+        {"storage.keep_backups": "0"}, "storage.keep_backups", ["between 1 and 365 backups", "got 0"], id="keep-none"
+    ),
+    pytest.param(
+        {"storage.keep_backups": "366"}, "storage.keep_backups", ["between 1 and 365 backups"], id="keep-too-many"
+    ),
+    pytest.param(
+        {"storage.keep_backups": '"14"'},
+        "storage.keep_backups",
+        ["whole number of backups", "'14' (text)"],
+        id="keep-as-text",
+    ),
+    pytest.param(
+        {"storage.keep_backups": "7.5"}, "storage.keep_backups", ["whole number of backups", "7.5"], id="keep-half"
+    ),
+    pytest.param({"storage.keep_backup": "7"}, "storage.keep_backup", ["did you mean 'keep_backups'"], id="keep-typo"),
     pytest.param({"recordings.file": "7"}, "recordings.file", ["text in quotes", "got 7"], id="recordings-number"),
     pytest.param(
         {"recordings.file": '"recordings\\u0000.yaml"'},
