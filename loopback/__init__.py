@@ -3,7 +3,7 @@
 The real discord.py client logs in to it, registers commands and answers simulated people.
 """
 
-from loopback.people import ActionRefused, CommandUnavailable, InteractionHandle, Reply, SimulatedPerson
+from loopback.people import ActionRefused, CommandUnavailable, InteractionHandle, Reply, SimulatedPerson, Upload
 from loopback.server import Sandbox
 from loopback.world import World
 
@@ -14,5 +14,6 @@ __all__ = [
     "Reply",
     "Sandbox",
     "SimulatedPerson",
+    "Upload",
     "World",
 ]

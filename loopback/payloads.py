@@ -283,6 +283,23 @@ def attachment(world: World, a: Attachment, channel_id: int, base_url: str) -> J
     return data
 
 
+def upload(world: World, a: Attachment, base_url: str) -> Json:
+    """A file uploaded with a slash command, as `data.resolved.attachments` carries it: signed, expiring links."""
+    path = world.upload_path(a)
+    data: Json = {
+        "id": str(a.id),
+        "filename": a.filename,
+        "size": a.size,
+        "url": f"{base_url}{path}",
+        # Discord's media proxy serves the same file under another host; here, under /media.
+        "proxy_url": f"{base_url}/media{path}",
+        "ephemeral": True,
+    }
+    if a.content_type:
+        data["content_type"] = a.content_type
+    return data
+
+
 def mentions(world: World, m: Message) -> tuple[list[int], list[int], bool]:
     """User ids, role ids and @everyone that the message actually mentions, after allowed_mentions."""
     allowed = m.allowed_mentions

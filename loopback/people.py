@@ -1,4 +1,4 @@
-"""Simulated guild members: they run slash commands, press buttons, fill modals, join voice.
+"""Simulated guild members: they run slash commands (attaching files), press buttons, fill modals, join voice.
 
 Each action builds the payload Discord would send the bot (from the command the bot REGISTERED,
 with `resolved` data, the member's channel permissions, locales and app_permissions), dispatches
@@ -14,6 +14,7 @@ import base64
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loopback import payloads
@@ -38,6 +39,31 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 5.0
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person attaches to a slash command's attachment option."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Length in bytes."""
+        return len(self.data)
+
+    @classmethod
+    def of(cls, value: Any, label: str) -> Upload:
+        """An Upload, or a file on disk (its name and bytes), or a (filename, bytes) pair."""
+        if isinstance(value, Upload):
+            return value
+        if isinstance(value, Path):
+            return cls(value.name, value.read_bytes())
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bytes | bytearray):
+            return cls(str(value[0]), bytes(value[1]))
+        raise ValueError(f"{label}: expects a file (an Upload, a Path or a (filename, bytes) pair), got {value!r}")
 
 
 class CommandUnavailable(Exception):
@@ -411,6 +437,19 @@ class SimulatedPerson:
                 member = self._as_member(value)
                 self._resolve_user(member, resolved, channel)
                 result = str(member.id)
+        elif kind == 11:
+            upload = Upload.of(value, label)
+            if upload.size > ATTACHMENT_SIZE_LIMIT:
+                # Discord's client stops a file over the server's upload limit before sending anything.
+                raise ActionRefused(
+                    f"{label}: {upload.filename} is {upload.size} bytes; this server takes files up to "
+                    f"{ATTACHMENT_SIZE_LIMIT} bytes"
+                )
+            attachment = world.upload(upload.filename, upload.data, upload.content_type)
+            resolved.setdefault("attachments", {})[str(attachment.id)] = payloads.upload(
+                world, attachment, self.sandbox.base_url
+            )
+            result = str(attachment.id)
         else:
             raise ValueError(f"{label}: option type {kind} is not simulated")
         choices = option.get("choices")

@@ -78,6 +78,7 @@ class Sandbox:
         self.late_callbacks: list[int] = []
         self.nonce_hits: list[int] = []
         self.voice_refusals: list[dict[str, Any]] = []
+        self.cdn_requests: list[str] = []
         self.gateway = Gateway(
             self.world,
             self.signals,
@@ -100,6 +101,9 @@ class Sandbox:
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
+        for prefix in ("", "/media"):
+            route = prefix + "/ephemeral-attachments/{application_id}/{attachment_id}/{filename}"
+            app.router.add_get(route, self._upload)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
@@ -283,6 +287,16 @@ class Sandbox:
                         content_type=attachment.content_type or "application/octet-stream",
                     )
         raise web.HTTPNotFound()
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Serve a file uploaded with a slash command, as Discord's CDN does: only at an unexpired signed link."""
+        self.cdn_requests.append(str(request.rel_url))
+        path = request.rel_url.raw_path.removeprefix("/media")
+        attachment = self.world.served_upload(path, dict(request.rel_url.query))
+        if attachment is None:
+            # Discord's CDN answers a bad or expired link with a plain 404 page like this one.
+            return web.Response(status=404, text="This content is no longer available.")
+        return web.Response(body=attachment.data, content_type=attachment.content_type or "application/octet-stream")
 
     # ---- recording for tests ----------------------------------------------------------------------
 

@@ -7,12 +7,16 @@ shapes: the REST routes and the gateway read and change a `World`, `payloads` re
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import mimetypes
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum, IntFlag
 from typing import Any
+from urllib.parse import quote
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
@@ -338,13 +342,17 @@ class Channel:
 
 @dataclass
 class Attachment:
-    """A file sent with a message; the bytes are kept so tests can read them."""
+    """A file sent with a message, or uploaded with a slash command; the bytes are kept so tests can read them."""
 
     id: int
     filename: str
     data: bytes
     content_type: str | None = None
     description: str | None = None
+    # A command's upload belongs to no message: Discord keeps it as an "ephemeral attachment" whose
+    # signed CDN link stops working after a while.
+    ephemeral: bool = False
+    expires_at: datetime | None = None
 
     @property
     def size(self) -> int:
@@ -580,6 +588,14 @@ def make_token(user_id: int) -> str:
 
 
 NONCE_WINDOW = timedelta(minutes=5)
+# How long the signed CDN link of an uploaded file works (Discord signs attachment links for about a day).
+ATTACHMENT_LINK_LIFETIME = timedelta(hours=24)
+
+
+def upload_filename(name: str) -> str:
+    """The name Discord keeps for an uploaded file: the last path part, spaces turned into underscores."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return base.replace(" ", "_") or "unknown"
 
 
 class World:
@@ -619,6 +635,9 @@ class World:
         self.dm_channel_objects: dict[int, Channel] = {}
         self.commands: dict[int, ApplicationCommand] = {}
         self.interactions: dict[int, InteractionRecord] = {}
+        # Files people uploaded with a slash command, by attachment id (served at their signed links).
+        self.uploads: dict[int, Attachment] = {}
+        self.cdn_secret = secrets.token_bytes(32)
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -1020,6 +1039,50 @@ class World:
         if channel.type != ChannelType.DM or not channel.recipient_ids:
             return None
         return self.users.get(channel.recipient_ids[0])
+
+    # ---- uploads and their CDN links ---------------------------------------------------------------
+
+    def upload(self, filename: str, data: bytes, content_type: str | None = None) -> Attachment:
+        """Keep a file someone attached to a slash command, as Discord does, with a link that expires."""
+        name = upload_filename(filename)
+        guessed = mimetypes.guess_type(name)[0]
+        attachment = Attachment(
+            id=self.snowflakes.next(),
+            filename=name,
+            data=bytes(data),
+            content_type=content_type or guessed,
+            ephemeral=True,
+            expires_at=self.now() + ATTACHMENT_LINK_LIFETIME,
+        )
+        self.uploads[attachment.id] = attachment
+        return attachment
+
+    def upload_path(self, attachment: Attachment) -> str:
+        """The CDN path of an uploaded file, with Discord's signed query (ex, is, hm)."""
+        assert attachment.expires_at is not None
+        path = f"/ephemeral-attachments/{self.application.id}/{attachment.id}/{quote(attachment.filename)}"
+        expires = f"{int(attachment.expires_at.timestamp()):x}"
+        issued = f"{int((attachment.expires_at - ATTACHMENT_LINK_LIFETIME).timestamp()):x}"
+        return f"{path}?ex={expires}&is={issued}&hm={self._signature(path, expires, issued)}&"
+
+    def _signature(self, path: str, expires: str, issued: str) -> str:
+        return hmac.new(self.cdn_secret, f"{path}|{expires}|{issued}".encode(), hashlib.sha256).hexdigest()
+
+    def served_upload(self, path: str, query: dict[str, str]) -> Attachment | None:
+        """The upload a CDN link names, if its signature holds and it has not expired; else None (404)."""
+        parts = path.strip("/").split("/")
+        if len(parts) != 4 or parts[0] != "ephemeral-attachments" or not parts[2].isdigit():
+            return None
+        attachment = self.uploads.get(int(parts[2]))
+        if attachment is None or attachment.expires_at is None or parts[1] != str(self.application.id):
+            return None
+        expires, issued, signature = query.get("ex", ""), query.get("is", ""), query.get("hm", "")
+        expected = self._signature("/" + "/".join(parts), expires, issued)
+        if not hmac.compare_digest(signature, expected):
+            return None
+        if int(expires, 16) <= self.now().timestamp():
+            return None
+        return attachment
 
     # ---- threads -------------------------------------------------------------------------------
 

@@ -89,6 +89,8 @@ DISPATCH_SCHEMAS = {
     "GUILD_MEMBER_ADD": "#/components/schemas/GuildMemberResponse",
     "GUILD_MEMBER_UPDATE": "#/components/schemas/GuildMemberResponse",
 }
+# A file uploaded with a slash command, in an interaction's `data.resolved.attachments`.
+UPLOAD_SCHEMA = "#/components/schemas/MessageAttachmentResponse"
 # GUILD_CREATE's lists, item by item.
 GUILD_CREATE_LISTS = {
     "channels": _CHANNEL,
@@ -130,6 +132,14 @@ class ResponseSchemas:
                 for key, pointer in GUILD_CREATE_LISTS.items()
                 for index, item in enumerate(data.get(key) or [])
                 for problem in self._check(pointer, item, f"GUILD_CREATE {key}[{index}]")
+            ]
+        if event == "INTERACTION_CREATE":
+            # Interactions are not a REST object, but the files people upload with a command are.
+            uploads = ((data.get("data") or {}).get("resolved") or {}).get("attachments") or {}
+            return [
+                problem
+                for key, item in uploads.items()
+                for problem in self._check(UPLOAD_SCHEMA, item, f"INTERACTION_CREATE resolved.attachments[{key}]")
             ]
         pointer = DISPATCH_SCHEMAS.get(event)
         return self._check(pointer, data, event) if pointer else []
