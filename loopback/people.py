@@ -321,11 +321,9 @@ class SimulatedPerson:
         perms = self.permissions_in(channel)
         if not perms & Permission.VIEW_CHANNEL or not perms & Permission.USE_APPLICATION_COMMANDS:
             raise CommandUnavailable(f"{self.name} cannot use commands in #{channel.name}")
-        required = command.data.get("default_member_permissions")
-        if required is not None and not perms & Permission.ADMINISTRATOR:
-            needed = Permission(int(required))
-            if needed == 0 or perms & needed != needed:
-                raise CommandUnavailable(f"{self.name} lacks the permissions /{command.name} asks for ({needed!r})")
+        refusal = self.world.command_refusal(self.member, channel, command)
+        if refusal is not None:
+            raise CommandUnavailable(refusal)
 
     def _build_options(
         self,

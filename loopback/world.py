@@ -515,6 +515,18 @@ class ApplicationCommand:
         return list(self.data.get("options") or [])
 
 
+@dataclass(frozen=True)
+class CommandPermission:
+    """One line of Server Settings > Integrations > (app): allow or deny a role, member or channel."""
+
+    id: int
+    type: int  # 1 role (the guild's id is @everyone), 2 user, 3 channel (the guild's id - 1 is every channel)
+    permission: bool
+
+
+ROLE_PERMISSION, USER_PERMISSION, CHANNEL_PERMISSION = 1, 2, 3
+
+
 @dataclass
 class InteractionRecord:
     """An interaction a simulated person started, and everything the bot answered."""
@@ -635,6 +647,9 @@ class World:
         self.dm_channel_objects: dict[int, Channel] = {}
         self.commands: dict[int, ApplicationCommand] = {}
         self.interactions: dict[int, InteractionRecord] = {}
+        # What a server admin set in Server Settings > Integrations, by command id, or by the
+        # application's id for every command without settings of its own.
+        self.command_permissions: dict[int, list[CommandPermission]] = {}
         # Files people uploaded with a slash command, by attachment id (served at their signed links).
         self.uploads: dict[int, Attachment] = {}
         self.cdn_secret = secrets.token_bytes(32)
@@ -1214,6 +1229,62 @@ class World:
                     return command
         registered = sorted({c.name for c in self.commands.values()})
         raise KeyError(f"no command /{name} is registered (registered: {registered or 'none'})")
+
+    def set_command_permissions(self, command: ApplicationCommand | None, entries: Iterable[CommandPermission]) -> None:
+        """An admin's Integrations settings for one command (None: the app's, for all commands)."""
+        key = self.application.id if command is None else command.id
+        kept = list(entries)
+        if kept:
+            self.command_permissions[key] = kept
+        else:
+            self.command_permissions.pop(key, None)
+
+    def command_refusal(self, member: Member, channel: Channel, command: ApplicationCommand) -> str | None:
+        """Why Discord's client would not offer this command to this member here (None: it would).
+
+        Discord's order: Administrators may use everything. Then the channel: the command's own
+        setting for this channel, or for all channels, else the app's. Then the person: the command's
+        own setting for the member, else for their roles (any allowed role wins), else for @everyone;
+        the same at the app level; only when neither level says anything, `default_member_permissions`.
+        """
+        perms = self.permissions_in(member, channel)
+        if perms & Permission.ADMINISTRATOR:
+            return None
+        levels = [self.command_permissions.get(command.id, []), self.command_permissions.get(self.application.id, [])]
+        place = channel.parent_id if channel.is_thread and channel.parent_id else channel.id
+        for level in levels:
+            settings = {(entry.type, entry.id): entry.permission for entry in level}
+            decided = next(
+                (
+                    settings[(CHANNEL_PERMISSION, c)]
+                    for c in (place, self.guild.id - 1)
+                    if (CHANNEL_PERMISSION, c) in settings
+                ),
+                None,
+            )
+            if decided is not None:
+                if not decided:
+                    return f"/{command.name} is switched off in #{channel.name} (Server Settings > Integrations)"
+                break
+        for level in levels:
+            settings = {(entry.type, entry.id): entry.permission for entry in level}
+            if (USER_PERMISSION, member.id) in settings:
+                allowed = settings[(USER_PERMISSION, member.id)]
+            else:
+                by_role = [settings[(ROLE_PERMISSION, r)] for r in member.roles if (ROLE_PERMISSION, r) in settings]
+                if by_role:
+                    allowed = any(by_role)
+                elif (ROLE_PERMISSION, self.guild.id) in settings:
+                    allowed = settings[(ROLE_PERMISSION, self.guild.id)]
+                else:
+                    continue
+            return None if allowed else f"/{command.name} is switched off for {member.display_name} (Integrations)"
+        required = command.data.get("default_member_permissions")
+        if required is not None:
+            needed = Permission(int(required))
+            if needed == 0 or perms & needed != needed:
+                return f"{member.display_name} lacks the permissions /{command.name} asks for ({needed!r})"
+        return None
 
     # ---- scheduled events -------------------------------------------------------------------
 

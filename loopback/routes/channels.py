@@ -81,14 +81,23 @@ _THREAD_EDITABLE = ("name", "archived", "locked", "invitable", "auto_archive_dur
 
 
 def _check_overwrite_grant(sandbox: Sandbox, channel: Channel, allow: int, deny: int) -> None:
-    """A bot may only allow or deny permissions it has itself (unless it is an administrator)."""
+    """Discord's rule: a bot may only allow or deny permissions it has in the guild, or in the parent
+    category when there is one, unless it has an explicit Manage Permissions overwrite in the channel
+    itself (then what it has in the channel counts). Administrators may set anything."""
     world = sandbox.world
     bot = world.bot_member()
-    have = world.permissions_in(bot, channel)
     if world.base_permissions(bot) & Permission.ADMINISTRATOR:
         return
-    if not have & Permission.MANAGE_ROLES:
+    here = world.permissions_in(bot, channel)
+    if not here & Permission.MANAGE_ROLES:
         raise missing_permissions()
+    own_overwrites = [o for o in channel.overwrites.values() if o.id == bot.id or (o.type == 0 and o.id in bot.roles)]
+    if any(o.allow & Permission.MANAGE_ROLES for o in own_overwrites):
+        have = here
+    elif channel.parent_id is not None and channel.parent_id in world.guild.channels:
+        have = world.permissions_in(bot, world.guild.channels[channel.parent_id])
+    else:
+        have = world.base_permissions(bot)
     if (allow | deny) & ~int(have):
         raise missing_permissions()
 

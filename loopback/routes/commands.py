@@ -118,6 +118,44 @@ async def delete_command(sandbox: Sandbox, req: ApiRequest) -> Reply:
     return Reply(status=204)
 
 
+def _permissions_payload(sandbox: Sandbox, key: int, guild_id: int) -> dict[str, Any]:
+    world = sandbox.world
+    return {
+        "id": str(key),
+        "application_id": str(world.application.id),
+        "guild_id": str(guild_id),
+        "permissions": [
+            {"id": str(entry.id), "type": entry.type, "permission": entry.permission}
+            for entry in world.command_permissions.get(key, [])
+        ],
+    }
+
+
+async def list_command_permissions(sandbox: Sandbox, req: ApiRequest) -> Reply:
+    """GET .../guilds/{guild_id}/commands/permissions: every command (and the app) with admin settings."""
+    guild_id = _scope(sandbox, req)
+    assert guild_id is not None
+    world = sandbox.world
+    known = {world.application.id} | {c.id for c in world.commands.values() if c.guild_id in (None, guild_id)}
+    keys = [key for key in world.command_permissions if key in known]
+    return Reply(body=[_permissions_payload(sandbox, key, guild_id) for key in keys])
+
+
+async def get_command_permissions(sandbox: Sandbox, req: ApiRequest) -> Reply:
+    """GET .../guilds/{guild_id}/commands/{command_id}/permissions (404 10066 when none are set)."""
+    guild_id = _scope(sandbox, req)
+    assert guild_id is not None
+    key = req.snowflake("command_id")
+    if key not in sandbox.world.command_permissions:
+        raise unknown("application command permissions", 10066)
+    return Reply(body=_permissions_payload(sandbox, key, guild_id))
+
+
+async def edit_command_permissions(sandbox: Sandbox, req: ApiRequest) -> Reply:
+    """PUT .../commands/{command_id}/permissions: only a person's Bearer token may; a bot gets 20001."""
+    raise WorldError(403, 20001, "Bots cannot use this endpoint")
+
+
 def register(router: Router) -> None:
     """Add this module's routes."""
     for base in (
@@ -130,3 +168,7 @@ def register(router: Router) -> None:
         router.add("GET", base + "/{command_id}", get_command)
         router.add("PATCH", base + "/{command_id}", edit_command)
         router.add("DELETE", base + "/{command_id}", delete_command)
+    guild_base = "/applications/{application_id}/guilds/{guild_id}/commands"
+    router.add("GET", guild_base + "/permissions", list_command_permissions)
+    router.add("GET", guild_base + "/{command_id}/permissions", get_command_permissions)
+    router.add("PUT", guild_base + "/{command_id}/permissions", edit_command_permissions)

@@ -18,7 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from loopback import CommandUnavailable, Sandbox
-from loopback.world import ChannelType, Permission
+from loopback.world import ChannelType, Overwrite, Permission
 
 ANSWER_TIMEOUT = 5.0
 
@@ -473,6 +473,33 @@ async def test_permission_overwrites_and_channel_edit_reach_the_cache(sandbox: S
         assert isinstance(general, discord.TextChannel)
         await general.edit(topic="Circles every Sunday")
     assert sandbox.world.find_channel("general").topic == "Circles every Sunday"
+
+
+async def test_a_bot_grants_in_a_channel_only_what_it_holds_server_wide_or_by_manage_permissions_there(
+    sandbox: Sandbox, run: Any
+) -> None:
+    """Discord's rule for Edit Channel Permissions (discord-api-docs #3450): what the bot holds in the
+    guild (or the parent category) counts, not what an overwrite gives it in the channel, unless that
+    channel gives it Manage Permissions explicitly."""
+    world = sandbox.world
+    bot_role = world.find_role("Practice Circles")
+    category = world.find_channel("Practice")
+    category.overwrites[bot_role.id] = Overwrite(bot_role.id, 0, deny=Permission.SEND_MESSAGES)
+    quiet = world.find_channel("Quiet Sitting")
+    quiet.overwrites[bot_role.id] = Overwrite(bot_role.id, 0, allow=Permission.SEND_MESSAGES)
+    client = discord.Client(intents=intents(), guild_ready_timeout=0.05)
+    async with run(client):
+        room = client.get_channel(quiet.id)
+        assert isinstance(room, discord.VoiceChannel)
+        everyone = room.guild.default_role
+        assert room.permissions_for(room.guild.me).send_messages, "it may post there itself"
+        with pytest.raises(discord.Forbidden):
+            await room.set_permissions(everyone, send_messages=False)
+        quiet.overwrites[bot_role.id] = Overwrite(
+            bot_role.id, 0, allow=Permission.SEND_MESSAGES | Permission.MANAGE_ROLES
+        )
+        await room.set_permissions(everyone, send_messages=False)
+    assert quiet.overwrites[world.guild.id].deny & Permission.SEND_MESSAGES
 
 
 # ---- members, voice, Stage -------------------------------------------------------------------------
