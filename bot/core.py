@@ -32,6 +32,7 @@ from bot.services.permissions import require_coordinator
 from bot.services.reports import Reports
 from bot.services.runner import SessionRunner
 from bot.services.sessions import SessionService
+from bot.services.setup_report import SetupReport
 from bot.storage import Database
 from bot.texts import coordinators as coordinator_texts
 from bot.timers import Timers
@@ -63,6 +64,7 @@ class Core:
     runner: SessionRunner
     reports: Reports
     calendars: CalendarFeeds
+    setup_report: SetupReport
 
     @classmethod
     def assemble(
@@ -137,6 +139,7 @@ class Core:
             runner,
             Reports(db, config),
             CalendarFeeds(db, config, horizon=horizon.length, clock=clock),
+            SetupReport(db, announcer, config.guild.id),
         )
         return core
 

@@ -292,3 +292,15 @@ class Recording:
     source_url: str | None
     path: Path
     base_dir: Path
+
+
+@dataclass(frozen=True)
+class SetupFinding:
+    """One thing about the Discord server that keeps the bot from its work, with the way to fix it."""
+
+    # The same problem has the same key at every start, so it is reported to the coordinators once.
+    key: str
+    # Plain words and the click path, as `check --live` prints it and the logs show it.
+    text: str
+    # The same words naming channels and roles so that Discord shows them as links.
+    discord_text: str

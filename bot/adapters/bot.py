@@ -20,6 +20,7 @@ from bot.adapters.endpoints import DiscordEndpoints
 from bot.adapters.error_reply import reply_to_error
 from bot.adapters.pacing import pace_requests
 from bot.adapters.room import DiscordRoom
+from bot.adapters.server_check import ServerReport, startup_report
 from bot.config import Config
 from bot.core import Core, utc_now
 from bot.media.recordings import RecordingCatalog
@@ -88,6 +89,8 @@ class PracticeCirclesBot(commands.Bot):
             # A clock other than the wall clock (the demo's, where minutes become seconds) drives the timers too.
             timers=Timers(clock=clock, speed=clock_speed) if clock is not utc_now else None,
         )
+        # The start-up check of the server's setup, once the core runs (tests await it).
+        self.setup_check: asyncio.Task[ServerReport | None] | None = None
         self.endpoints = endpoints or DiscordEndpoints()
         self.endpoints.apply(self)
         # A fan-out of reminders would otherwise run into Discord's global rate limit (see bot.adapters.pacing).
@@ -126,12 +129,40 @@ class PracticeCirclesBot(commands.Bot):
         report = await self.core.start()
         log.info("Practice Circles is ready: %s", report)
         self.dispatch("core_ready")
+        # Beside the work, not before it: a slow answer from Discord here must not hold up sessions.
+        self.setup_check = asyncio.create_task(self._check_setup(), name="setup-check")
+
+    async def _check_setup(self) -> ServerReport | None:
+        """The same checks as `check --live`, from the running bot; coordinators hear once of what is wrong."""
+        try:
+            report = await startup_report(self)
+            for finding in report.findings:
+                log.warning("server setup: %s", finding.text)
+            for note in report.notes:
+                log.info("server setup: %s", note)
+            if not report.findings:
+                log.info("server setup: every channel, role and permission the bot needs is in place")
+            await self.core.setup_report.report(report.findings, can_post=self._can_post_to_coordinators())
+            return report
+        except Exception:
+            # A check is advice: it must never stop the bot from serving its sessions.
+            log.exception("the server setup check could not run")
+            return None
+
+    def _can_post_to_coordinators(self) -> bool:
+        channel = self.get_channel(self.core.config.channels.coordinators)
+        if not isinstance(channel, discord.TextChannel):
+            return False
+        have = channel.permissions_for(channel.guild.me)
+        return have.view_channel and have.send_messages
 
     async def close(self) -> None:
-        """Stop the web server and the timers, then disconnect."""
+        """Stop the web server, the timers and the setup check, then disconnect."""
         if self.web is not None:
             await self.web.stop()
         self.core.stop()
+        if self.setup_check is not None and not self.setup_check.done():
+            self.setup_check.cancel()
         await super().close()
 
 

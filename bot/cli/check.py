@@ -1,4 +1,8 @@
-"""`python -m bot check --config FILE`: is the configuration, recordings list and database usable?"""
+"""`python -m bot check --config FILE [--live]`: is the configuration, recordings list and database usable?
+
+With `--live` it also logs in to Discord with the bot's token and checks the server itself (see
+bot.adapters.server_check): every problem is one line with the click path that fixes it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.endpoints import DiscordEndpoints
-from bot.config import Config, WebSection, load_config, load_token
+from bot.adapters.server_check import live_report
+from bot.config import TOKEN_FILE_VARIABLE, TOKEN_VARIABLE, Config, WebSection, load_config, load_token
 from bot.errors import PracticeCirclesError
 from bot.media.recordings import load_recordings
 from bot.storage import Database
@@ -42,11 +47,17 @@ def register(subparsers: Any) -> None:
         "Exits 0 when everything is usable.",
     )
     parser.add_argument("--config", default="config.toml", type=Path, help="path to config.toml")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also log in to Discord with the token (as run does) and check the server itself: channels, roles, "
+        "the bot's permissions, and who is offered which commands. Nothing is changed there.",
+    )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
-    findings = asyncio.run(run_checks(args.config))
+    findings = asyncio.run(run_checks(args.config, live=args.live))
     print(f"Practice Circles check of {args.config}")
     for finding in findings:
         mark = "ok " if finding.usable else "BAD"
@@ -58,7 +69,7 @@ def _handle(args: argparse.Namespace) -> int:
     return 0 if usable else 1
 
 
-async def run_checks(config_path: Path, environ: dict[str, str] | None = None) -> list[Finding]:
+async def run_checks(config_path: Path, environ: dict[str, str] | None = None, *, live: bool = False) -> list[Finding]:
     """Check each part in turn; a part that cannot be checked because an earlier one failed says so."""
     env = dict(os.environ) if environ is None else environ
     findings: list[Finding] = []
@@ -70,17 +81,42 @@ async def run_checks(config_path: Path, environ: dict[str, str] | None = None) -
     else:
         findings.append(_check_placeholders(config) or Finding("config", True, _describe_config(config)))
 
-    findings.append(_check_token(env))
+    findings.append(_check_token(env, needed=live))
     findings.append(_check_endpoints(env))
     if config is None:
         findings.append(Finding("recordings", False, "not checked: the config must load first"))
         findings.append(Finding("database", False, "not checked: the config must load first"))
         findings.append(Finding("web", False, "not checked: the config must load first"))
-        return findings
-    findings.append(_check_recordings(config))
-    findings.append(await _check_database(config))
-    findings.append(await asyncio.to_thread(_check_web, config))
+    else:
+        findings.append(_check_recordings(config))
+        findings.append(await _check_database(config))
+        findings.append(await asyncio.to_thread(_check_web, config))
+    if live:
+        findings.append(await _check_server(config, findings, env))
     return findings
+
+
+async def _check_server(config: Config | None, earlier: list[Finding], env: dict[str, str]) -> Finding:
+    """Log in as the bot and check the server, once the config, token and endpoints are usable."""
+    by_subject = {finding.subject: finding for finding in earlier}
+    if config is None:
+        return Finding("server", False, texts.LIVE_NOT_CHECKED.format(reason=texts.LIVE_NEEDS_CONFIG))
+    if config.placeholders():
+        return Finding("server", False, texts.LIVE_NOT_CHECKED.format(reason=texts.LIVE_NEEDS_REAL_IDS))
+    if not by_subject["token"].usable or not by_subject["endpoints"].usable:
+        return Finding("server", False, texts.LIVE_NOT_CHECKED.format(reason="the token and endpoints must be usable"))
+    token = load_token(env)
+    variable = TOKEN_FILE_VARIABLE if env.get(TOKEN_FILE_VARIABLE, "").strip() else TOKEN_VARIABLE
+    report = await live_report(config, token.reveal(), DiscordEndpoints.from_environ(env), variable)
+    if not report.checked:
+        return Finding("server", False, "\n".join(texts.LIVE_NOT_CHECKED.format(reason=n) for n in report.notes))
+    if report.findings:
+        lines = [texts.LIVE_HEADING.format(guild=report.guild_name, count=len(report.findings))]
+        lines += [f"- {finding.text}" for finding in report.findings]
+    else:
+        lines = [texts.LIVE_ALL_GOOD.format(guild=report.guild_name)]
+    lines += [f"({note})" for note in report.notes]
+    return Finding("server", not report.findings, "\n".join(lines))
 
 
 def _describe_config(config: Config) -> str:
@@ -106,9 +142,11 @@ def _check_placeholders(config: Config) -> Finding | None:
     return Finding("config", False, "\n".join(lines))
 
 
-def _check_token(env: dict[str, str]) -> Finding:
+def _check_token(env: dict[str, str], *, needed: bool) -> Finding:
     # The token itself is never printed; only whether one can be read.
     if not env.get("DISCORD_TOKEN") and not env.get("DISCORD_TOKEN_FILE"):
+        if needed:
+            return Finding("token", False, texts.LIVE_CANNOT_LOG_IN)
         detail = "not set (fine for `check` and the demo; `run` needs DISCORD_TOKEN or DISCORD_TOKEN_FILE)"
         return Finding("token", True, detail)
     try:
