@@ -104,7 +104,7 @@ async def _check_server(config: Config | None, earlier: list[Finding], env: dict
     if config.placeholders():
         return Finding("server", False, texts.LIVE_NOT_CHECKED.format(reason=texts.LIVE_NEEDS_REAL_IDS))
     if not by_subject["token"].usable or not by_subject["endpoints"].usable:
-        return Finding("server", False, texts.LIVE_NOT_CHECKED.format(reason="the token and endpoints must be usable"))
+        return Finding("server", False, texts.LIVE_NOT_CHECKED.format(reason=texts.LIVE_NEEDS_LOGIN))
     token = load_token(env)
     variable = TOKEN_FILE_VARIABLE if env.get(TOKEN_FILE_VARIABLE, "").strip() else TOKEN_VARIABLE
     report = await live_report(config, token.reveal(), DiscordEndpoints.from_environ(env), variable)

@@ -53,6 +53,7 @@ LIVE_CANNOT_LOG_IN = (
 )
 LIVE_NEEDS_CONFIG = "the config must be usable first (fix the items above)"
 LIVE_NEEDS_REAL_IDS = "replace the example values in the config first"
+LIVE_NEEDS_LOGIN = "the token and the Discord addresses must be usable first (see above)"
 LIVE_UNREACHABLE = "could not reach Discord ({problem}); check the machine's internet connection and try again"
 
 LOGIN_REFUSED = (

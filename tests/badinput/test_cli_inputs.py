@@ -312,6 +312,19 @@ BROKEN: list[Any] = [
         id="check-config-missing",
     ),
     pytest.param(("check", "--config", WORKSPACE), 1, ["[BAD] config", "is a folder"], id="check-config-folder"),
+    pytest.param(
+        ("check", "--config", "/nonexistent/config.toml", "--live"),
+        1,
+        ["[BAD] config", "[BAD] token", "needs the token", "[BAD] server", "not checked: the config must be usable"],
+        id="check-live-without-config-or-token",
+    ),
+    pytest.param(
+        ("check", "--config", BELL, "--live", "--live"),
+        1,
+        ["[BAD] config", "not UTF-8", "[BAD] server      not checked"],
+        id="check-live-twice-on-an-audio-file",
+    ),
+    pytest.param(("check", "--live=yes"), 2, ["--live: ignored explicit argument 'yes'"], id="check-live-with-a-value"),
     pytest.param(("check", "--config", BELL), 1, ["[BAD] config", "not UTF-8"], id="check-config-audio-file"),
     pytest.param(
         ("backup", "--config", CONFIG, "--to", CONFIG),
