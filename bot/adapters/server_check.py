@@ -383,7 +383,7 @@ def _refusal(
     guild_id = view.guild.id
     levels = [
         {(entry["type"], int(entry["id"])): bool(entry["permission"]) for entry in settings.get(level_id, [])}
-        for level_id in (command.id, view.me.id if command.application_id is None else command.application_id)
+        for level_id in (command.id, command.application_id)
     ]
     for level in levels:
         here = [level[(_CHANNEL, place)] for place in (channel.id, guild_id - 1) if (_CHANNEL, place) in level]
