@@ -308,6 +308,7 @@ class RemindersSection(_Section):
     ] = Field(default_factory=lambda: [60])
     unclaimed_alert_teachers_hours: Annotated[int, BeforeValidator(_whole(1, 336, "hours"))] = 48
     unclaimed_alert_coordinators_hours: Annotated[int, BeforeValidator(_whole(1, 336, "hours"))] = 6
+    time_change_notice_days: Annotated[int, BeforeValidator(_whole(1, 14, "days"))] = 3
 
     @model_validator(mode="after")
     def _defaults_are_allowed(self) -> RemindersSection:
@@ -393,6 +394,19 @@ class LinksSection(_Section):
     share: HttpsLink
 
 
+class PrivacySection(_Section):
+    """[privacy]: how long the bot keeps what it knows of members who left the server."""
+
+    forget_departed_after_days: Annotated[int, BeforeValidator(_whole(1, 365, "days"))] = 30
+
+
+class LimitsSection(_Section):
+    """[limits]: how often one member may send feedback or change things, so nobody floods the volunteers."""
+
+    feedback_per_hour: Annotated[int, BeforeValidator(_whole(1, 60, "messages"))] = 3
+    changes_per_minute: Annotated[int, BeforeValidator(_whole(1, 120, "changes"))] = 12
+
+
 class StorageSection(_Section):
     """[storage]: where the bot keeps its database and its backups."""
 
@@ -434,6 +448,8 @@ class Config(_Section):
     sessions: SessionsSection = Field(default_factory=lambda: SessionsSection())
     welcome: WelcomeSection = Field(default_factory=lambda: WelcomeSection())
     links: LinksSection
+    privacy: PrivacySection = Field(default_factory=lambda: PrivacySection())
+    limits: LimitsSection = Field(default_factory=lambda: LimitsSection())
     storage: StorageSection = Field(default_factory=lambda: StorageSection())
     recordings: RecordingsSection = Field(default_factory=lambda: RecordingsSection())
     # None: no [web] section, so no web server (the calendar feeds and the page are off).

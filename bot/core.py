@@ -23,12 +23,16 @@ from bot.errors import PracticeCirclesError, RecordingError
 from bot.media.recordings import RecordingCatalog, load_recordings
 from bot.media.welcome_audio import ensure_welcome_reading
 from bot.model import Actor, OccurrenceRow
-from bot.ports import Announcer, EventBoard, Messenger, Room
+from bot.ports import Announcer, BoardPublisher, EventBoard, Messenger, PrivateRoute, Room
 from bot.services.alerts import UnclaimedAlerts
+from bot.services.board import ScheduleBoard
 from bot.services.calendars import CalendarFeeds
+from bot.services.clocks import ClockChanges
 from bot.services.events_mirror import EventsMirror
 from bot.services.horizon import Horizon
+from bot.services.limits import RateLimits
 from bot.services.permissions import require_coordinator
+from bot.services.privacy import Privacy
 from bot.services.reports import Reports
 from bot.services.runner import SessionRunner
 from bot.services.sessions import SessionService
@@ -65,6 +69,10 @@ class Core:
     reports: Reports
     calendars: CalendarFeeds
     setup_report: SetupReport
+    limits: RateLimits
+    clocks: ClockChanges
+    privacy: Privacy
+    board: ScheduleBoard | None = None
 
     @classmethod
     def assemble(
@@ -78,6 +86,8 @@ class Core:
         room: Room,
         clock: Callable[[], dt.datetime] = utc_now,
         timers: Timers | None = None,
+        board: BoardPublisher | None = None,
+        private_route: PrivateRoute | None = None,
     ) -> Core:
         """Wire the services together over one database and one set of timers."""
         # Not `timers or Timers()`: a Timers with no jobs yet is falsy (it has __len__).
@@ -96,6 +106,7 @@ class Core:
             clock=clock,
         )
         notices = Notices(db, ledger, dispatcher, clock)
+        limits = RateLimits(config.limits, clock)
         sessions = SessionService(
             db,
             config,
@@ -104,7 +115,22 @@ class Core:
             notices=notices,
             announcer=announcer,
             clock=clock,
+            limits=limits,
         )
+        clocks = ClockChanges(
+            db,
+            ledger,
+            dispatcher,
+            notice_ahead=dt.timedelta(days=config.reminders.time_change_notice_days),
+            horizon=horizon.length,
+            clock=clock,
+        )
+        sessions.listeners.append(clocks.follow)
+        sessions.member_listeners.append(clocks.scan_member)
+        schedule_board = None
+        if board is not None:
+            schedule_board = ScheduleBoard(db, sessions, board, timers, config.channels.announcements, clock)
+            sessions.listeners.append(schedule_board.follow)
         alerts = UnclaimedAlerts(db, config, timers, announcer, horizon=horizon.length, clock=clock)
         sessions.listeners.append(alerts.follow)
         core: Core
@@ -140,6 +166,10 @@ class Core:
             Reports(db, config),
             CalendarFeeds(db, config, horizon=horizon.length, clock=clock),
             SetupReport(db, announcer, config.guild.id),
+            limits,
+            clocks,
+            Privacy(db, config, sessions, limits, clock, private_route),
+            schedule_board,
         )
         return core
 
@@ -164,11 +194,32 @@ class Core:
         # Once a day, keep the horizon full (a restart does the same).
         self.timers.schedule_at("horizon:extend", self.clock() + dt.timedelta(days=1), self._daily)
         self.timers.start()
+        await self._daily_privacy_and_board()
         return report
 
     async def _daily(self) -> None:
         await self.sessions.extend_horizon()
         self.timers.schedule_at("horizon:extend", self.clock() + dt.timedelta(days=1), self._daily)
+        await self._daily_privacy_and_board()
+
+    async def _daily_privacy_and_board(self) -> None:
+        """Each day and at start-up: forget who left long enough ago, queue time-change heads-ups, roll the board."""
+        for step in (self.privacy.forget_departed, self.clocks.scan):
+            try:
+                await step()
+            except Exception:
+                log.exception("a daily step failed; it runs again tomorrow (or at the next start)")
+        if self.board is not None:
+            self.board.request_refresh()
+
+    async def count_me_in(self, user_id: int, occurrence_id: int) -> bool:
+        """A member agreed to be counted (the session card's button): signed up, and counted if already here."""
+        await self.sessions.sign_up(user_id, occurrence_id, "button")
+        occurrence = await self.sessions.session(occurrence_id)
+        present = {person.user_id for person in await self.runner.room.present(occurrence)}
+        if user_id in present:
+            return await self.runner.count_attendance(occurrence_id, user_id)
+        return False
 
     def stop(self) -> None:
         """Stop firing timers (the database keeps everything)."""

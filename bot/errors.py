@@ -63,3 +63,7 @@ class ConflictError(PracticeCirclesError):
 
 class StorageError(PracticeCirclesError):
     """The database cannot be used (locked by another instance, newer schema, corrupt)."""
+
+
+class RateLimitedError(PracticeCirclesError):
+    """A member did something more often than the community's limits allow; says when to try again."""

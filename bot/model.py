@@ -186,6 +186,8 @@ class MemberRow:
     reminder_channel: ReminderChannel
     dm_closed: bool
     updated_at: datetime
+    # The member's own private reminder thread, once the bot has made one.
+    private_thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +231,10 @@ class AttendanceRow:
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRow:
-    """A piece of feedback, optionally about one session."""
+    """A piece of feedback, optionally about one session; `user_id` None when anonymous (or forgotten)."""
 
     id: int
-    user_id: int
+    user_id: int | None
     occurrence_id: int | None
     text: str
     created_at: datetime

@@ -26,6 +26,22 @@ class Announcer(Protocol):
         ...
 
 
+class BoardPublisher(Protocol):
+    """Where the schedule board is shown (implemented by the Discord layer; tests use fakes)."""
+
+    async def publish(self, channel_id: int, sessions: Sequence[Any], message_id: int | None) -> int:
+        """Edit the board message in place, or post it when there is none (or it was deleted); return its id."""
+        ...
+
+
+class PrivateRoute(Protocol):
+    """What the Discord layer undoes for a member who asked to be forgotten."""
+
+    async def forget(self, user_id: int, private_thread_id: int | None) -> None:
+        """Take the member out of their private reminder thread (best effort)."""
+        ...
+
+
 class Messenger(Protocol):
     """Sends the message a ledger row stands for. Implemented by the Discord layer (and by fakes)."""
 

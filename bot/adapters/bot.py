@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.board import DiscordBoard
 from bot.adapters.delivery import DiscordAnnouncer, DiscordMessenger
 from bot.adapters.endpoints import DiscordEndpoints
 from bot.adapters.error_reply import reply_to_error
@@ -31,7 +32,15 @@ from bot.web import WebServer
 log = logging.getLogger(__name__)
 
 # The extensions loaded at start-up, in order.
-EXTENSIONS = ("cogs.care", "cogs.members", "cogs.teachers", "cogs.coordinators", "cogs.events", "cogs.session_room")
+EXTENSIONS = (
+    "cogs.care",
+    "cogs.members",
+    "cogs.privacy",
+    "cogs.teachers",
+    "cogs.coordinators",
+    "cogs.events",
+    "cogs.session_room",
+)
 
 # Client-wide: nobody is pinged unless a message opts in, and @everyone / @here / roles never are,
 # whatever user-supplied text a message contains. Reminders and notices opt in to their users.
@@ -45,6 +54,7 @@ def minimal_intents() -> discord.Intents:
     intents.members = True  # who holds the teacher/coordinator role; members in voice (privileged)
     intents.voice_states = True  # who joins and leaves session channels: attendance, muting
     intents.guild_scheduled_events = True  # members marking "Interested" on mirrored events
+    intents.guild_messages = True  # the schedule board deleted -> post it again (never message content)
     return intents
 
 
@@ -78,16 +88,19 @@ class PracticeCirclesBot(commands.Bot):
             tree_cls=PracticeCirclesTree,
             help_command=None,
         )
+        messenger = DiscordMessenger(self, db, config.channels.announcements)
         self.core = Core.assemble(
             config,
             db,
             recordings,
-            messenger=DiscordMessenger(self, db, config.channels.announcements),
+            messenger=messenger,
             announcer=DiscordAnnouncer(self, config.channels.coordinators, config.channels.teachers),
             room=DiscordRoom(self, db, config),
             clock=clock,
             # A clock other than the wall clock (the demo's, where minutes become seconds) drives the timers too.
             timers=Timers(clock=clock, speed=clock_speed) if clock is not utc_now else None,
+            board=DiscordBoard(self),
+            private_route=messenger,
         )
         # The start-up check of the server's setup, once the core runs (tests await it).
         self.setup_check: asyncio.Task[ServerReport | None] | None = None

@@ -65,6 +65,11 @@ CUSTOM_IDS: Mapping[str, CustomId] = {
     "reminder-offsets": CustomId("pc:reminders:offsets"),
     "reminder-channel": CustomId("pc:reminders:channel"),
     "reminder-default": CustomId("pc:reminders:default"),
+    # on reminders and notices (DMs and private threads): leave that session, stop reminders
+    "message-leave": CustomId("pc:msg-leave:{occurrence}"),
+    "message-stop-reminders": CustomId("pc:msg-stop-reminders"),
+    # /forget-me's confirmation, for the member who asked
+    "forget-me": CustomId("pc:forget-me:{user}"),
     # the feedback form: one per /feedback, numbered by the interaction that opened it
     "feedback": CustomId("pc:feedback:{interaction}"),
     # teachers
@@ -76,6 +81,7 @@ CUSTOM_IDS: Mapping[str, CustomId] = {
     "silent-sit": CustomId("pc:sit:{occurrence}:{minutes}"),
     "play": CustomId("pc:play:{occurrence}"),
     "self-care": CustomId("pc:care:{occurrence}"),
+    "count-me-in": CustomId("pc:count-me:{occurrence}"),
 }
 
 

@@ -1,33 +1,34 @@
 """Sending ledger rows to members over Discord, and posting to the volunteers' channels.
 
-Route: a DM, unless the member asked for the session's reminder thread or has closed their DMs.
-A DM refused with Discord's code 50007 (the member closed DMs) falls back to the thread at once,
-and the member is remembered as closed so the bot stops trying DMs. In the thread the member is
-mentioned, and allowed mentions name exactly that member, so nobody else is ever pinged.
-Every send carries the ledger row's nonce with `enforce_nonce`, so Discord drops a repeat.
-A reminder to a member who gave their time zone says so when daylight saving (changing on one side
-only) moved a weekly session on their clock since the week before.
+Route: a DM, unless the member asked for a thread or has closed their DMs. A DM refused with
+Discord's code 50007 (the member closed DMs) falls back at once, and the member is remembered as
+closed so the bot stops trying DMs. The fallback is the member's own private thread under the
+announcements channel: only they are added to it (and it is not invitable), so nobody else in the
+server learns which sessions they attend; there they are mentioned, and allowed mentions name
+exactly that member. Every send carries the ledger row's nonce with `enforce_nonce`, so Discord
+drops a repeat. Each message carries buttons to leave that session and to stop reminders, which
+work from the DM itself. A reminder to a member who gave their time zone says so when daylight
+saving (changing on one side only) moved a weekly session on their clock since the week before;
+the `notice:clocks` heads-up is that note, sent days ahead.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import contextlib
 import logging
 
 import discord
 
-from bot import texts
 from bot.adapters.claim import ClaimButton
+from bot.adapters.dm_buttons import message_buttons
 from bot.adapters.limits import MESSAGE_CHARS, THREAD_NAME_CHARS
 from bot.delivery.ledger import PermanentDeliveryError
 from bot.delivery.wording import message_for
-from bot.errors import PracticeCirclesError
-from bot.model import DeliveryRow, MemberRow, OccurrenceRow, SeriesRow
-from bot.schedule.rules import pacific_wall_to_utc, utc_to_pacific
-from bot.schedule.timezones import local_shift_note
+from bot.model import DeliveryRow, MemberRow, OccurrenceRow
+from bot.services.clocks import CLOCKS_KIND, clock_note
 from bot.storage import Database
-from bot.validation import display_safe
+from bot.texts import privacy as texts_privacy
 
 log = logging.getLogger(__name__)
 
@@ -36,98 +37,126 @@ CANNOT_DM = 50007
 
 
 class DiscordMessenger:
-    """The core's Messenger over a discord.py client."""
+    """The core's Messenger over a discord.py client (and the Discord side of forgetting a member)."""
 
     def __init__(self, client: discord.Client, db: Database, announcements_channel_id: int) -> None:
         self.client = client
         self.db = db
         self.announcements_channel_id = announcements_channel_id
-        self._thread_lock = asyncio.Lock()
+        # One private thread per member: parallel sends to the same member must not each make one.
+        self._thread_locks: dict[int, asyncio.Lock] = {}
 
     async def deliver(self, row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool) -> int | None:
         """Send one reminder or notice to its member; returns the Discord message id."""
         recipient = row.key.recipient_id
         member = await self.db.get_member(recipient)
-        content = message_for(row, occurrence, late=late, note=await self._daylight_note(row, occurrence, member))
+        note = await self._daylight_note(row, occurrence, member)
+        if row.key.kind == CLOCKS_KIND and note is None:
+            raise PermanentDeliveryError("the time change no longer moves this session on the member's clock")
+        content = message_for(row, occurrence, late=late, note=note)
+        view = message_buttons(occurrence.id)
         wants_thread = member is not None and (member.reminder_channel == "thread" or member.dm_closed)
-        if not wants_thread:
-            try:
-                return await self._send_dm(recipient, content, row.nonce)
-            except discord.Forbidden as error:
-                if error.code != CANNOT_DM:
-                    raise
-                log.info("member %s has closed DMs; using the session thread from now on", recipient)
-                await self.db.set_member(recipient, dm_closed=True)
-        return await self._send_in_thread(recipient, occurrence, content, row.nonce)
+        try:
+            if not wants_thread:
+                try:
+                    return await self._send_dm(recipient, content, row.nonce, view)
+                except discord.Forbidden as error:
+                    if error.code != CANNOT_DM:
+                        raise
+                    log.info("a member has closed DMs; using their private thread from now on")
+                    await self.db.set_member(recipient, dm_closed=True)
+            return await self._send_privately(recipient, content, row.nonce, view)
+        finally:
+            # Presses are answered by the registered templates, so discord.py need not keep this view.
+            view.stop()
 
     async def _daylight_note(self, row: DeliveryRow, occurrence: OccurrenceRow, member: MemberRow | None) -> str | None:
-        """For a reminder to a member with a time zone: whether daylight saving moved the session on their clock."""
-        if not row.key.kind.startswith("reminder:") or member is None or member.timezone is None:
+        """For a reminder or heads-up to a member with a time zone: whether daylight saving moved the session."""
+        if not row.key.kind.startswith("reminder:") and row.key.kind != CLOCKS_KIND:
             return None
-        series = None if occurrence.series_id is None else await self.db.get_series(occurrence.series_id)
-        if series is None:
-            return None
-        try:
-            return local_shift_note(occurrence.start_utc, previous_start(series, occurrence), member.timezone)
-        except (PracticeCirclesError, ValueError, LookupError):
-            # A note is a courtesy; it must never cost the member their reminder.
-            log.warning(
-                "no daylight-saving note for session %s, member %s", occurrence.id, member.user_id, exc_info=True
-            )
-            return None
+        return await clock_note(self.db, occurrence, None if member is None else member.timezone)
 
-    async def _send_dm(self, user_id: int, content: str, nonce: str) -> int:
+    async def _send_dm(self, user_id: int, content: str, nonce: str, view: discord.ui.View) -> int:
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
         channel = user.dm_channel or await user.create_dm()
-        message = await channel.send(content, nonce=nonce, allowed_mentions=discord.AllowedMentions.none())
+        message = await channel.send(content, nonce=nonce, view=view, allowed_mentions=discord.AllowedMentions.none())
         return message.id
 
-    async def _send_in_thread(self, user_id: int, occurrence: OccurrenceRow, content: str, nonce: str) -> int:
-        thread = await self.session_thread(occurrence)
+    async def _send_privately(self, user_id: int, content: str, nonce: str, view: discord.ui.View) -> int:
         mention_only_them = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
+        thread = await self.private_thread(user_id)
         try:
-            message = await thread.send(f"<@{user_id}> {content}", nonce=nonce, allowed_mentions=mention_only_them)
-        except discord.NotFound as error:
-            raise PermanentDeliveryError("the session's reminder thread is gone") from error
+            message = await thread.send(
+                f"<@{user_id}> {content}", nonce=nonce, view=view, allowed_mentions=mention_only_them
+            )
+        except discord.NotFound:
+            # Someone deleted the thread: make a new one (once) and send there.
+            await self.db.set_private_thread(user_id, None)
+            thread = await self.private_thread(user_id)
+            try:
+                message = await thread.send(
+                    f"<@{user_id}> {content}", nonce=nonce, view=view, allowed_mentions=mention_only_them
+                )
+            except discord.NotFound as error:
+                raise PermanentDeliveryError("the member's private thread is gone") from error
         return message.id
 
-    async def session_thread(self, occurrence: OccurrenceRow) -> discord.Thread:
-        """The session's reminder thread in the announcements channel, made once and remembered."""
-        # One caller at a time: a fan-out sends to several thread members at once, and each would
-        # otherwise find no thread yet and make its own. A resend after a crash goes to the thread
-        # the link names, so a message left in another thread would also be repeated there.
-        async with self._thread_lock:
-            return await self._find_or_make_thread(occurrence)
+    async def private_thread(self, user_id: int) -> discord.Thread:
+        """The member's own private reminder thread in the announcements channel, made once and remembered."""
+        lock = self._thread_locks.setdefault(user_id, asyncio.Lock())
+        async with lock:
+            return await self._find_or_make_thread(user_id)
 
-    async def _find_or_make_thread(self, occurrence: OccurrenceRow) -> discord.Thread:
-        known = await self.db.get_link(occurrence.id, "thread")
+    async def _find_or_make_thread(self, user_id: int) -> discord.Thread:
+        member = await self.db.get_member(user_id)
+        known = None if member is None else member.private_thread_id
         if known is not None:
-            channel = self.client.get_channel(known)
-            if isinstance(channel, discord.Thread):
-                return channel
-            try:
-                fetched = await self.client.fetch_channel(known)
-            except discord.NotFound:
-                fetched = None
-            if isinstance(fetched, discord.Thread):
-                return fetched
+            found = await self._thread(known)
+            if found is not None:
+                return found
         parent = self.client.get_channel(self.announcements_channel_id) or await self.client.fetch_channel(
             self.announcements_channel_id
         )
         if not isinstance(parent, discord.TextChannel):
             raise PermanentDeliveryError("the announcements channel is not a text channel the bot can see")
-        name = texts.THREAD_NAME.format(
-            title=display_safe(occurrence.title)[:60], date=utc_to_pacific(occurrence.start_utc).date().isoformat()
+        # Private, and not invitable: only the bot adds people, and it adds only this member.
+        thread = await parent.create_thread(
+            name=texts_privacy.PRIVATE_THREAD_NAME[:THREAD_NAME_CHARS],
+            type=discord.ChannelType.private_thread,
+            invitable=False,
+            auto_archive_duration=10080,
         )
-        thread = await parent.create_thread(name=name[:THREAD_NAME_CHARS], type=discord.ChannelType.public_thread)
-        await self.db.set_link(occurrence.id, "thread", thread.id)
+        try:
+            await thread.add_user(discord.Object(user_id))
+        except discord.NotFound as error:
+            raise PermanentDeliveryError("the member is no longer in the server") from error
+        await self.db.set_private_thread(user_id, thread.id)
         return thread
 
+    async def _thread(self, thread_id: int) -> discord.Thread | None:
+        channel = self.client.get_channel(thread_id)
+        if isinstance(channel, discord.Thread):
+            return channel
+        try:
+            fetched = await self.client.fetch_channel(thread_id)
+        except discord.NotFound:
+            return None
+        return fetched if isinstance(fetched, discord.Thread) else None
 
-def previous_start(series: SeriesRow, occurrence: OccurrenceRow) -> dt.datetime:
-    """The series' start one repeat (interval) before this session, at the rule's US Pacific wall time."""
-    day = utc_to_pacific(occurrence.recurrence_id).date() - dt.timedelta(weeks=series.interval_weeks)
-    return pacific_wall_to_utc(dt.datetime.combine(day, series.local_time))
+    async def forget(self, user_id: int, private_thread_id: int | None) -> None:
+        """A member asked to be forgotten: the bot's messages leave their private thread, and so do they."""
+        if private_thread_id is None:
+            return
+        thread = await self._thread(private_thread_id)
+        if thread is None:
+            return
+        # Moderators can read private threads; what the bot wrote there for this member goes.
+        async for message in thread.history(limit=500):
+            if self.client.user is not None and message.author.id == self.client.user.id:
+                with contextlib.suppress(discord.NotFound):
+                    await message.delete()
+        with contextlib.suppress(discord.NotFound):
+            await thread.remove_user(discord.Object(user_id))
 
 
 class DiscordAnnouncer:

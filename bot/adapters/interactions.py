@@ -14,9 +14,25 @@ def member_actor(member: discord.Member) -> Actor:
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:
-    """The person interacting, with the roles they hold in the server (none in a DM)."""
+    """The person interacting, with the roles they hold in the community's server.
+
+    An interaction in a DM carries a user, not a member: the roles are looked up by user id in the
+    configured guild, and someone not in it has none, so the core refuses what needs a role.
+    """
     user = interaction.user
-    return member_actor(user) if isinstance(user, discord.Member) else Actor.of(user.id)
+    if isinstance(user, discord.Member):
+        return member_actor(user)
+    guild = interaction.client.get_guild(core_of(interaction).config.guild.id)
+    member = None if guild is None else guild.get_member(user.id)
+    return member_actor(member) if member is not None else Actor.of(user.id)
+
+
+def is_member(interaction: discord.Interaction) -> bool:
+    """Whether the person interacting is in the community's server now (also from a DM)."""
+    if isinstance(interaction.user, discord.Member):
+        return True
+    guild = interaction.client.get_guild(core_of(interaction).config.guild.id)
+    return guild is not None and guild.get_member(interaction.user.id) is not None
 
 
 def core_of(interaction: discord.Interaction) -> Core:

@@ -47,9 +47,20 @@ class Need:
 # room.py (card, chat lock, mutes, Stage), player.py (voice), events.py (scheduled events), and the
 # cogs' replies (embeds, .ics/.png/.csv files) - which follow the bot's permissions where they are sent.
 NEEDS: Final[tuple[Need, ...]] = (
-    Need("view_channel", Place.ANNOUNCEMENTS, "make the sessions' reminder threads"),
-    Need("create_public_threads", Place.ANNOUNCEMENTS, "create one reminder thread per session"),
-    Need("send_messages_in_threads", Place.ANNOUNCEMENTS, "post reminders in those threads for members without DMs"),
+    Need("view_channel", Place.ANNOUNCEMENTS, "keep the schedule board and members' private reminder threads"),
+    Need("send_messages", Place.ANNOUNCEMENTS, "post the schedule board and keep it current"),
+    Need("embed_links", Place.ANNOUNCEMENTS, "show the schedule board"),
+    Need(
+        "create_private_threads",
+        Place.ANNOUNCEMENTS,
+        "give a member whose DMs are closed a private reminder thread only they are added to",
+    ),
+    Need("send_messages_in_threads", Place.ANNOUNCEMENTS, "post reminders in those private threads"),
+    Need(
+        "read_message_history",
+        Place.ANNOUNCEMENTS,
+        "find its own messages in a member's private thread, to delete them when the member asks to be forgotten",
+    ),
     Need("view_channel", Place.TEACHERS, "post alerts about sessions that still need a teacher"),
     Need("send_messages", Place.TEACHERS, "post alerts about sessions that need a teacher, with a Claim button"),
     Need("view_channel", Place.COORDINATORS, "post alerts and reports for the coordinators"),
@@ -72,9 +83,12 @@ NEEDS: Final[tuple[Need, ...]] = (
 # Why each permission is in the invite (all its uses together), in the order the invite lists them.
 _WHY: Final[dict[str, str]] = {
     "view_channel": "see the schedule, staff and session channels it posts in",
-    "send_messages": "post the schedule, notices, the session card, the welcome words and the thank-you",
-    "send_messages_in_threads": "post reminders in a session's reminder thread for members without DMs",
-    "create_public_threads": "create one reminder thread per session in the announcements channel",
+    "send_messages": "post the schedule board, notices, the session card, the welcome words and the thank-you",
+    "send_messages_in_threads": "post reminders in a member's private reminder thread when their DMs are closed",
+    "create_private_threads": (
+        "give a member whose DMs are closed a private reminder thread only they are added to (never a public mention)"
+    ),
+    "read_message_history": "find its own messages in a member's private thread, to delete them on /forget-me",
     "embed_links": "show schedules, guidelines and cards as embeds",
     "attach_files": "attach calendar (.ics), chart (PNG) and export (CSV) files",
     "connect": "join a session's voice or Stage channel when no teacher is present",

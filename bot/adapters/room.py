@@ -28,6 +28,7 @@ from bot.ports import PlaybackResult
 from bot.schedule.rules import format_pacific, when
 from bot.services.permissions import is_teacher
 from bot.storage import Database
+from bot.texts import privacy as privacy_texts
 from bot.validation import display_safe
 
 if TYPE_CHECKING:
@@ -81,7 +82,9 @@ class DiscordRoom:
             title=texts.SESSION_CARD_TITLE.format(title=display_safe(occurrence.title))[:EMBED_TITLE_CHARS],
             description=texts.SESSION_CARD.format(
                 when=when(occurrence.start_utc), pacific=format_pacific(occurrence.start_utc)
-            ),
+            )
+            + "\n\n"
+            + privacy_texts.CARD_ATTENDANCE,
         )
         message = await channel.send(embed=embed, view=card_view(occurrence.id), allowed_mentions=NO_MENTIONS)
         await self.db.set_link(occurrence.id, "card", message.id)

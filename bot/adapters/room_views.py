@@ -16,6 +16,7 @@ from bot.adapters.buttons import CUSTOM_IDS, PersistentItem
 from bot.adapters.interactions import actor_of, core_of
 from bot.adapters.limits import CHOICE_NAME_CHARS, CHOICES, SELECT_OPTION_DESCRIPTION_CHARS
 from bot.model import Recording
+from bot.texts import privacy as privacy_texts
 from bot.validation import display_safe, plain_cut
 
 
@@ -84,6 +85,23 @@ class SelfCareButton(PersistentItem[discord.ui.Button[Any]], custom_id=CUSTOM_ID
         )
 
 
+class CountMeInButton(PersistentItem[discord.ui.Button[Any]], custom_id=CUSTOM_IDS["count-me-in"]):
+    """On the session card: agree to be counted in the attendance (`pc:count-me:{occurrence}`)."""
+
+    def __init__(self, occurrence: int) -> None:
+        super().__init__(self.button(privacy_texts.COUNT_ME_BUTTON, occurrence=occurrence))
+        self.occurrence_id = occurrence
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        """Sign the presser up (their agreement), counting them if they are already in the room."""
+        core = core_of(interaction)
+        await core.count_me_in(interaction.user.id, self.occurrence_id)
+        occurrence = await core.sessions.session(self.occurrence_id)
+        await interaction.response.send_message(
+            privacy_texts.COUNTED.format(title=display_safe(occurrence.title)), ephemeral=True
+        )
+
+
 def choice_view(occurrence_id: int, recordings: Sequence[Recording], silent_minutes: Sequence[int]) -> discord.ui.View:
     """The participants' choice: a select of approved recordings and a button per silent-sit length."""
     view = discord.ui.View(timeout=None)
@@ -95,10 +113,11 @@ def choice_view(occurrence_id: int, recordings: Sequence[Recording], silent_minu
 
 
 def card_view(occurrence_id: int) -> discord.ui.View:
-    """The session card's button."""
+    """The session card's buttons: self-care, and agreeing to be counted."""
     view = discord.ui.View(timeout=None)
     view.add_item(SelfCareButton(occurrence_id))
+    view.add_item(CountMeInButton(occurrence_id))
     return view
 
 
-ROOM_ITEMS = (SilentSitButton, RecordingSelect, SelfCareButton)
+ROOM_ITEMS = (SilentSitButton, RecordingSelect, SelfCareButton, CountMeInButton)

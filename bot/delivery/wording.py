@@ -65,6 +65,9 @@ def _notice_lines(change: str, payload: Any, occurrence: OccurrenceRow) -> list[
         if teacher:
             return [texts.NOTICE_TEACHER_CHANGED.format(title=title, when=start, teacher=teacher)]
         return [texts.NOTICE_TEACHER_NONE.format(title=title, when=start)]
+    if change == "clocks":
+        # The note itself (what moves, and why) is added by message_for.
+        return [texts.NOTICE_CLOCKS.format(title=title, when=start)]
     if change == "restored":
         return [texts.NOTICE_RESTORED.format(title=title, when=start)]
     raise ValueError(f"no wording for notice {change!r}")

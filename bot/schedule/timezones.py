@@ -21,13 +21,16 @@ import zoneinfo
 from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 
+from bot import texts
 from bot.errors import ScheduleError
-from bot.schedule.rules import WEEKDAY_NAMES, WeeklyRule, utc_to_pacific
+from bot.model import OccurrenceRow, SeriesRow
+from bot.schedule.rules import WEEKDAY_NAMES, WeeklyRule, pacific_wall_to_utc, utc_to_pacific
 
 __all__ = [
     "MAX_SUGGESTIONS",
     "dst_weeks_ahead",
     "local_shift_note",
+    "previous_start",
     "suggest_timezones",
     "validate_timezone",
 ]
@@ -306,19 +309,22 @@ def local_shift_note(this_start_utc: datetime, previous_start_utc: datetime, mem
         return None
     pacific_changed = this_pacific.utcoffset() != previous_pacific.utcoffset()
     local_changed = this_local.utcoffset() != previous_local.utcoffset()
-    if pacific_changed and local_changed:
-        why = "clocks changed both in the US Pacific region and where you are, by different amounts"
-    elif pacific_changed:
-        why = "clocks changed in the US Pacific region but not where you are"
-    else:
-        why = "clocks changed where you are but not in the US Pacific region"
+    why = "both" if pacific_changed and local_changed else "pacific" if pacific_changed else "local"
     now_at, was_at = f"{this_local:%H:%M}", f"{previous_local:%H:%M}"
     # Near midnight the shift can also move the session to the next or previous local day.
     if this_local.date() - this_pacific.date() != previous_local.date() - previous_pacific.date():
-        now_at += f" on {WEEKDAY_NAMES[this_local.weekday()]}"
-        was_at += f" on {WEEKDAY_NAMES[previous_local.weekday()]}"
-    when = "this week" if this_start_utc - previous_start_utc <= timedelta(days=7) else "this time"
-    return f"Note: {when} the session is at {now_at} your time (it was {was_at}), because {why}."
+        now_at = texts.CLOCK_NOTE_ON_DAY.format(time=now_at, day=WEEKDAY_NAMES[this_local.weekday()])
+        was_at = texts.CLOCK_NOTE_ON_DAY.format(time=was_at, day=WEEKDAY_NAMES[previous_local.weekday()])
+    when = "week" if this_start_utc - previous_start_utc <= timedelta(days=7) else "time"
+    return texts.CLOCK_NOTE.format(
+        when=texts.CLOCK_NOTE_WHEN[when], now_at=now_at, was_at=was_at, why=texts.CLOCK_NOTE_WHY[why]
+    )
+
+
+def previous_start(series: SeriesRow, occurrence: OccurrenceRow) -> datetime:
+    """The series' start one repeat (interval) before this session, at the rule's US Pacific wall time."""
+    day = utc_to_pacific(occurrence.recurrence_id).date() - timedelta(weeks=series.interval_weeks)
+    return pacific_wall_to_utc(datetime.combine(day, series.local_time))
 
 
 def dst_weeks_ahead(rule: WeeklyRule, member_zone: str, start: datetime, end: datetime) -> list[datetime]:

@@ -165,9 +165,10 @@ class SessionRunner:
                 await self.prepare()
             await self.db.set_occurrence_status(occurrence.id, "open")
             await self.room.open(occurrence, venue)
-            # People already in the channel count as arriving now (attendance for the popularity figures).
+            # People already in the channel count as arriving now (attendance for the popularity figures),
+            # those who signed up only: nobody else's presence is recorded.
             for person in await self.room.present(occurrence):
-                await self.db.record_join(occurrence.id, person.user_id, self.clock())
+                await self.count_attendance(occurrence.id, person.user_id)
 
     async def begin(self, occurrence_id: int) -> None:
         """At start + grace: the teacher leads, or the bot welcomes the group and offers a choice."""
@@ -307,7 +308,7 @@ class SessionRunner:
         run = await self.db.get_run(occurrence_id)
         if occurrence is None or run is None or run.phase == "closed":
             return
-        await self.db.record_join(occurrence.id, member.user_id, self.clock())
+        await self.count_attendance(occurrence.id, member.user_id)
         if run.phase not in BOT_LEADS:
             return
         if await self._may_teach(occurrence, member):
@@ -315,6 +316,12 @@ class SessionRunner:
             return
         change = await self.room.silence(occurrence, run.venue, member)
         await self._remember(occurrence.id, change)
+
+    async def count_attendance(self, occurrence_id: int, user_id: int) -> bool:
+        """Record an arrival, but only for a member who signed up (or agreed, with the card's Count me in)."""
+        if not await self.db.is_signed_up(occurrence_id, user_id):
+            return False
+        return await self.db.record_join(occurrence_id, user_id, self.clock())
 
     async def member_left(self, occurrence_id: int, member_id: int) -> None:
         """Someone left: attendance; a server mute the bot set is lifted (now, or when they next connect)."""

@@ -28,6 +28,7 @@ from bot.storage.feeds import FeedQueries
 from bot.storage.links import LinkQueries
 from bot.storage.migrator import Migration, load_migrations, split_statements
 from bot.storage.people import PeopleQueries
+from bot.storage.privacy import PrivacyQueries
 from bot.storage.runs import RunQueries
 from bot.storage.stats import StatsQueries
 from bot.storage.timestamps import utc_now
@@ -155,7 +156,7 @@ async def _pragma(connection: aiosqlite.Connection, pragma: str) -> Any:
     return rows[0][0] if rows else None
 
 
-class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, StatsQueries, RunQueries):
+class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, PrivacyQueries, StatsQueries, RunQueries):
     """A Practice Circles SQLite database; see the package docstring for the rules."""
 
     def __init__(

@@ -68,6 +68,7 @@ def _member_from_row(row: sqlite3.Row) -> MemberRow:
         reminder_channel=cast(ReminderChannel, row["reminder_channel"]),
         dm_closed=bool(row["dm_closed"]),
         updated_at=from_db_time(row["updated_at"]),
+        private_thread_id=row["private_thread_id"],
     )
 
 
@@ -180,6 +181,13 @@ class PeopleQueries(SeriesQueries, RecordQueries):
         params = (occurrence_id, to_db_time(signed_up_by), int(offset_minutes in default_offsets), offset_minutes)
         return [row["user_id"] for row in await self._fetchall(sql, params)]
 
+    async def is_signed_up(self, occurrence_id: int, user_id: int) -> bool:
+        """Whether a member is signed up for a session."""
+        value = await self._fetchvalue(
+            "SELECT 1 FROM signups WHERE occurrence_id = ? AND user_id = ?", (occurrence_id, user_id)
+        )
+        return value is not None
+
     async def list_signups(self, occurrence_id: int) -> list[SignupRow]:
         """Return the sign-ups for a session with when and how each was made."""
         rows = await self._fetchall(
@@ -282,6 +290,11 @@ class PeopleQueries(SeriesQueries, RecordQueries):
         """Return a member's stored preferences, or None if they never set any."""
         row = await self._fetchone("SELECT * FROM members WHERE user_id = ?", (user_id,))
         return None if row is None else _member_from_row(row)
+
+    async def members_with_timezone(self) -> list[tuple[int, str]]:
+        """Every member who gave a time zone, with it."""
+        rows = await self._fetchall("SELECT user_id, timezone FROM members WHERE timezone IS NOT NULL ORDER BY user_id")
+        return [(row["user_id"], row["timezone"]) for row in rows]
 
     async def set_member(
         self,

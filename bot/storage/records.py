@@ -41,8 +41,8 @@ def audit_from_row(row: sqlite3.Row) -> AuditRow:
 class RecordQueries(StorageBase):
     """Feedback and audit-log queries."""
 
-    async def add_feedback(self, user_id: int, text: str, occurrence_id: int | None = None) -> FeedbackRow:
-        """Store a piece of feedback and return it."""
+    async def add_feedback(self, user_id: int | None, text: str, occurrence_id: int | None = None) -> FeedbackRow:
+        """Store a piece of feedback (user_id None: anonymous) and return it."""
         if not text.strip():
             raise ValueError("feedback text is empty")
         async with self.transaction():

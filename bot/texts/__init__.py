@@ -74,6 +74,29 @@ UNUSABLE_OPTION = (
 )
 # How UNUSABLE_OPTION names each kind of Discord object an option can hold.
 OPTION_KINDS = {"channel": "channel", "user": "member", "role": "role", "mentionable": "member or role"}
+# Per-member rate limits (bot.services.limits): kind, and saying when it works again.
+RATE_LIMITED = {
+    "feedback": (
+        "Thank you for caring enough to write again so soon. To keep the coordinators' inbox manageable "
+        "(they are volunteers), please wait {wait} before sending more feedback. Nothing was lost: what "
+        "you sent before has reached them."
+    ),
+    "changes": (
+        "That's a lot of changes in a short time, so the bot is taking a breath. Please try again in "
+        "{wait}; nothing was changed this time."
+    ),
+}
+WAIT_SECONDS = ("{n} second", "{n} seconds")
+WAIT_MINUTES = ("{n} minute", "{n} minutes")
+NOT_A_MEMBER = (
+    "This is for members of the community's server, and Discord says you are not in it at the moment, "
+    "so nothing was changed. You are welcome to join again at any time."
+)
+FORGET_AFTER_SESSION = (
+    "A session you are in is still running, and the bot needs to remember you until it closes so it can "
+    "give you your voice back. Please ask again once the session has closed; nothing was deleted yet."
+)
+FORGET_RELEASE_REASON = "the teacher asked the bot to forget them"
 NEEDS_COORDINATOR = (
     "Only our volunteer coordinators can do that, so nothing was changed. If something in the "
     "schedule needs attention, please let a coordinator know."
@@ -94,6 +117,8 @@ REMINDER_OFFSETS = (
     "Reminders can be sent {allowed} minutes before a session; {got} is not one of those. Please choose from the list."
 )
 FEEDBACK_FOR_COORDINATORS = "New feedback #{id} from <@{user}>:\n>>> {text}"
+FEEDBACK_ANONYMOUS_FOR_COORDINATORS = "New anonymous feedback #{id}:\n>>> {text}"
+FEEDBACK_KEPT_FOR_YOU = "Here is what you wrote, so you can send it later:\n>>> {text}"
 
 # Autocomplete choices (bot.adapters.formatting): plain text, no markdown or mentions, so titles appear as typed.
 SESSION_CHOICE = "#{id} · {title} · {when}"
@@ -146,9 +171,22 @@ NOTICE_TEACHER_NONE = (
     "**{title}** on {when} has no confirmed teacher at the moment. If none can come, we will sit "
     "together quietly or listen to an approved recording — you are welcome either way."
 )
+NOTICE_CLOCKS = "A heads-up about **{title}** on {when}: the clocks are changing."
 NOTICE_RESTORED = "Good news: **{title}** on {when} is back on the schedule."
-NOTICE_FOOTER = "You get this because you signed up. `/signout` stops messages about this session."
+NOTICE_FOOTER = (
+    "You get this because you signed up. *Leave this session* below (or `/signout`) stops messages about it."
+)
 THREAD_NAME = "Reminders · {title} · {date}"
+
+# Daylight saving moving a weekly session on a member's clock (bot.schedule.timezones.local_shift_note).
+CLOCK_NOTE = "Note: {when} the session is at {now_at} your time (it was {was_at}), because {why}."
+CLOCK_NOTE_WHEN = {"week": "this week", "time": "this time"}
+CLOCK_NOTE_ON_DAY = "{time} on {day}"
+CLOCK_NOTE_WHY = {
+    "both": "clocks changed both in the US Pacific region and where you are, by different amounts",
+    "pacific": "clocks changed in the US Pacific region but not where you are",
+    "local": "clocks changed where you are but not in the US Pacific region",
+}
 
 # --- the session room (bot.services.runner) ------------------------------------------------------------
 WELCOME_POST = "{words}"

@@ -63,10 +63,10 @@ REMINDERS_NONE = (
     "You chose to have no reminders (`/settings reminders` changes that); you'll still hear if the session changes."
 )
 ROUTE_DM = "by direct message"
-ROUTE_THREAD = "in the session's reminder thread in <#{channel}>"
+ROUTE_THREAD = "in your private reminder thread under <#{channel}> (only you are added to it)"
 ROUTE_DMS_CLOSED = (
-    "in the session's reminder thread in <#{channel}>, since your direct messages were closed to the bot "
-    "(once you open them, choose “By direct message” in `/settings reminders`)"
+    "in your private reminder thread under <#{channel}> (only you are added to it), since your direct "
+    "messages were closed to the bot (once you open them, choose “By direct message” in `/settings reminders`)"
 )
 AND = " and "
 MINUTES = ("{n} minute", "{n} minutes")
@@ -96,7 +96,7 @@ OFFSETS_PLACEHOLDER = "When to remind me (choose none for no reminders)"
 OFFSET_OPTION = "{text} before"
 CHANNEL_PLACEHOLDER = "How to remind me"
 CHANNEL_DM = "By direct message"
-CHANNEL_THREAD = "In the session's reminder thread"
+CHANNEL_THREAD = "In my private reminder thread"
 USE_DEFAULT_BUTTON = "Use the community default"
 SETTINGS_SAVED = "Saved."
 
@@ -153,6 +153,11 @@ FEEDBACK_DESCRIPTION = "Our volunteer coordinators read every message."
 FEEDBACK_PLACEHOLDER = "What helped, what didn't, an idea, a concern…"
 FEEDBACK_SESSION_LABEL = "Is it about a session? (optional)"
 FEEDBACK_SESSION_PLACEHOLDER = "Choose a recent session, or leave this empty"
+FEEDBACK_NAME_LABEL = "Send it with your name?"
+FEEDBACK_NAME_PLACEHOLDER = "With my name (or choose anonymous)"
+FEEDBACK_WITH_NAME = "With my name, so they can reply"
+FEEDBACK_ANONYMOUS = "Anonymously: the bot does not keep who sent it"
+MINE_CLOCK_NOTE = "\n🕑 {note}"
 FEEDBACK_THANKS = (
     "Thank you for sharing this. It has been passed to our volunteer coordinators, who read every "
     "message (they are volunteers too, so a reply may take a little while)."

@@ -19,7 +19,7 @@ from cogs.base import PracticeCog
 
 
 class FeedbackModal(discord.ui.Modal):
-    """Free text for the coordinators, optionally about one recent session."""
+    """Free text for the coordinators, optionally about one recent session, with the member's name or anonymously."""
 
     def __init__(self, custom_id: str, recent: Sequence[OccurrenceRow], zone: str | None) -> None:
         super().__init__(title=texts.FEEDBACK_TITLE, custom_id=custom_id, timeout=30 * 60)
@@ -46,6 +46,18 @@ class FeedbackModal(discord.ui.Modal):
                 ],
             )
             self.add_item(discord.ui.Label(text=texts.FEEDBACK_SESSION_LABEL, component=self.session))
+        self.name: discord.ui.Select[FeedbackModal] = discord.ui.Select(
+            custom_id="name",
+            placeholder=texts.FEEDBACK_NAME_PLACEHOLDER,
+            min_values=0,
+            max_values=1,
+            required=False,
+            options=[
+                discord.SelectOption(label=texts.FEEDBACK_WITH_NAME, value="named"),
+                discord.SelectOption(label=texts.FEEDBACK_ANONYMOUS, value="anonymous"),
+            ],
+        )
+        self.add_item(discord.ui.Label(text=texts.FEEDBACK_NAME_LABEL, component=self.name))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         """Store the feedback (the core passes it to the coordinators) and thank the member."""
@@ -53,7 +65,10 @@ class FeedbackModal(discord.ui.Modal):
         # Posting to the coordinators' channel can outlast the 3 s Discord allows for an answer.
         await interaction.response.defer(ephemeral=True, thinking=True)
         await core_of(interaction).sessions.add_feedback(
-            interaction.user.id, self.text.value, int(chosen[0]) if chosen else None
+            interaction.user.id,
+            self.text.value,
+            int(chosen[0]) if chosen else None,
+            anonymous=self.name.values == ["anonymous"],
         )
         await interaction.followup.send(texts.FEEDBACK_THANKS, ephemeral=True)
 

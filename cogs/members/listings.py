@@ -7,7 +7,7 @@ Each session on a page has its Sign up or Leave button (cogs.members.signups); t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Self
 
 import discord
@@ -41,7 +41,7 @@ def page_bounds(total: int, page: int) -> tuple[int, int, int, int]:
     return page, pages, start, min(total, start + PAGE_SIZE)
 
 
-def session_field(summary: SessionSummary, *, yours: bool) -> tuple[str, str]:
+def session_field(summary: SessionSummary, *, yours: bool, note: str | None = None) -> tuple[str, str]:
     """One session as an embed field: when (own zone and US Pacific), teacher, practice, sign-ups."""
     occurrence = summary.occurrence
     name = texts.SESSION_NAME.format(id=occurrence.id, title="")
@@ -58,6 +58,10 @@ def session_field(summary: SessionSummary, *, yours: bool) -> tuple[str, str]:
     )
     if yours:
         value += texts.SESSION_YOURS
+    if note:
+        # Daylight saving moving the session on the member's clock (they gave a time zone).
+        value = value[: MAX_FIELD_VALUE - len(texts.MINE_CLOCK_NOTE.format(note=note))]
+        value += texts.MINE_CLOCK_NOTE.format(note=note)
     return name, value[:MAX_FIELD_VALUE]
 
 
@@ -82,7 +86,11 @@ def schedule_page(
 
 
 def mine_page(
-    summaries: Sequence[SessionSummary], series: Sequence[SeriesRow], *, page: int
+    summaries: Sequence[SessionSummary],
+    series: Sequence[SeriesRow],
+    *,
+    page: int,
+    notes: Mapping[int, str] | None = None,
 ) -> tuple[discord.Embed, discord.ui.View]:
     """One page of /mysessions: the member's sessions, each with a Leave button, and the series they follow."""
     page, pages, start, end = page_bounds(len(summaries), page)
@@ -93,7 +101,7 @@ def mine_page(
     embed = discord.Embed(title=texts.MINE_TITLE, description=description or None)
     view = discord.ui.View(timeout=None)
     for index, summary in enumerate(summaries[start:end]):
-        name, value = session_field(summary, yours=False)
+        name, value = session_field(summary, yours=False, note=(notes or {}).get(summary.occurrence.id))
         embed.add_field(name=name, value=value, inline=False)
         view.add_item(SignOutButton(summary.occurrence.id, row=index // BUTTONS_PER_ROW))
     embed.set_footer(text=texts.MINE_FOOTER.format(first=start + 1, last=end, total=len(summaries)))
@@ -149,7 +157,12 @@ async def show_mine(interaction: discord.Interaction, page: int, *, edit: bool) 
     sessions = core_of(interaction).sessions
     summaries = await sessions.my_sessions(interaction.user.id)
     series = await sessions.my_series(interaction.user.id)
-    shown = mine_page(summaries, series, page=page) if summaries else None
+    shown = None
+    if summaries:
+        notes = await core_of(interaction).clocks.notes_for(
+            interaction.user.id, [summary.occurrence for summary in summaries]
+        )
+        shown = mine_page(summaries, series, page=page, notes=notes)
     await show_listing(interaction, texts.MINE_EMPTY, shown, edit=edit)
 
 

@@ -20,6 +20,7 @@ from bot.model import (
 )
 from bot.ports import Announcer
 from bot.services.horizon import Horizon
+from bot.services.limits import RateLimits
 from bot.storage import Database
 from bot.validation import display_safe
 
@@ -58,6 +59,7 @@ class SessionBase:
         notices: Notices,
         announcer: Announcer,
         clock: Callable[[], dt.datetime],
+        limits: RateLimits | None = None,
     ) -> None:
         self.db = db
         self.config = config
@@ -66,6 +68,9 @@ class SessionBase:
         self.notices = notices
         self.announcer = announcer
         self.clock = clock
+        self.limits = limits if limits is not None else RateLimits(config.limits, clock)
+        # Called with a member's id after they signed up or set their time zone (time-change heads-ups).
+        self.member_listeners: list[Callable[[int], Awaitable[object]]] = []
         # Called after every change to a session (the scheduled-events mirror, the session runner).
         self.listeners: list[Callable[[OccurrenceRow], Awaitable[None]]] = []
 
@@ -164,6 +169,13 @@ class SessionBase:
         await self.notices.announce(change)
         self.reminders.schedule(change.after)  # a cancelled session's timers are simply removed
         await self._changed(change.after)
+
+    async def _member_changed(self, user_id: int) -> None:
+        for listener in self.member_listeners:
+            try:
+                await listener(user_id)
+            except Exception:
+                log.exception("a listener failed after a member's change")
 
     async def _changed(self, occurrence: OccurrenceRow) -> None:
         for listener in self.listeners:

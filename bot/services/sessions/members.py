@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot import texts
-from bot.errors import ConflictError, ScheduleError
+from bot.errors import ConflictError, RateLimitedError, ScheduleError
 from bot.model import (
     FeedbackRow,
     MemberRow,
@@ -29,11 +29,16 @@ class MemberActions(SessionBase):
     async def sign_up(self, user_id: int, occurrence_id: int, source: SignupSource = "command") -> bool:
         """Sign a member up for one session; False if they already were."""
         occurrence = await self._open_for_signup(occurrence_id)
-        return await self.db.sign_up(occurrence.id, user_id, source)
+        self.limits.spend(user_id, "changes")
+        added = await self.db.sign_up(occurrence.id, user_id, source)
+        if added:
+            await self._member_changed(user_id)
+        return added
 
     async def sign_out(self, user_id: int, occurrence_id: int) -> bool:
         """Take a member off one session; False if they were not signed up."""
         await self.session(occurrence_id)
+        self.limits.spend(user_id, "changes")
         return await self.db.sign_out(occurrence_id, user_id)
 
     async def sign_up_series(self, user_id: int, series_id: int) -> bool:
@@ -41,11 +46,16 @@ class MemberActions(SessionBase):
         series = await self._series(series_id)
         if series.status == "ended":
             raise ConflictError(texts.SERIES_ENDED.format(title=display_safe(series.title)))
-        return await self.db.sign_up_series(series.id, user_id)
+        self.limits.spend(user_id, "changes")
+        added = await self.db.sign_up_series(series.id, user_id)
+        if added:
+            await self._member_changed(user_id)
+        return added
 
     async def sign_out_series(self, user_id: int, series_id: int) -> bool:
         """Take a member off a series' upcoming sessions; False if they had not signed up for it."""
         await self._series(series_id)
+        self.limits.spend(user_id, "changes")
         return await self.db.sign_out_series(series_id, user_id)
 
     async def set_reminders(
@@ -61,6 +71,7 @@ class MemberActions(SessionBase):
                         got=", ".join(map(str, unknown)), allowed=", ".join(map(str, allowed))
                     )
                 )
+        self.limits.spend(user_id, "changes")
         # retry_dms: the member picked direct messages themselves and may have opened them since a
         # refusal; try again (another refusal falls back to the thread and marks them closed again).
         if retry_dms and channel == "dm":
@@ -71,18 +82,37 @@ class MemberActions(SessionBase):
     async def set_timezone(self, user_id: int, name: str | None) -> str | None:
         """Remember a member's IANA time zone (None clears it); returns the stored name."""
         zone = None if name is None else validate_timezone(name)
+        self.limits.spend(user_id, "changes")
         await self.db.set_member(user_id, timezone=zone)
+        await self._member_changed(user_id)
         return zone
 
-    async def add_feedback(self, user_id: int, text: str, occurrence_id: int | None = None) -> FeedbackRow:
-        """Store feedback and pass it on to the coordinators."""
+    async def stop_reminders(self, user_id: int) -> bool:
+        """No more reminders for this member (notices of changes still come); False if they had none already."""
+        prefs = await self.db.get_member(user_id)
+        if prefs is not None and prefs.reminder_offsets == ():
+            return False
+        self.limits.spend(user_id, "changes")
+        await self.db.set_member(user_id, reminder_offsets=[])
+        return True
+
+    async def add_feedback(
+        self, user_id: int, text: str, occurrence_id: int | None = None, *, anonymous: bool = False
+    ) -> FeedbackRow:
+        """Store feedback (without the author when anonymous) and pass it on to the coordinators."""
         body = clean_text(text, what="feedback", max_length=MAX_FEEDBACK, multiline=True)
         if occurrence_id is not None:
             await self.session(occurrence_id)
-        row = await self.db.add_feedback(user_id, body, occurrence_id)
-        await self.announcer.to_coordinators(
-            texts.FEEDBACK_FOR_COORDINATORS.format(id=row.id, user=user_id, text=display_safe(body))
-        )
+        try:
+            self.limits.spend(user_id, "feedback")
+        except RateLimitedError as error:
+            # Nothing lost: the member gets their words back to send later.
+            raise RateLimitedError(
+                error.message + "\n" + texts.FEEDBACK_KEPT_FOR_YOU.format(text=display_safe(body)[:1500])
+            ) from None
+        row = await self.db.add_feedback(None if anonymous else user_id, body, occurrence_id)
+        template = texts.FEEDBACK_ANONYMOUS_FOR_COORDINATORS if anonymous else texts.FEEDBACK_FOR_COORDINATORS
+        await self.announcer.to_coordinators(template.format(id=row.id, user=user_id, text=display_safe(body)))
         return row
 
     async def preferences(self, user_id: int) -> MemberRow | None:
