@@ -525,7 +525,7 @@ async def reminded(demo: Demo, session: OccurrenceRow) -> None:
     mei = demo.person("Mei")
     demo.timeline.check(
         len(demo.thread_posts_for(mei, needle)) == 1 and not mei.dms(),
-        f"Mei (DMs closed) got hers for “{session.title}” in the session's reminder thread, and no DM",
+        f"Mei (DMs closed) got hers for “{session.title}” in her private reminder thread, and no DM",
     )
 
 
@@ -946,7 +946,7 @@ def _members_section(demo: Demo) -> list[str]:
         lines += _messages(demo, "Direct messages from the bot", dms) if dms else ["_No direct messages._", ""]
         in_threads = demo.thread_posts_for(person, "")
         if in_threads:
-            lines += _messages(demo, "For them in the sessions' reminder threads", in_threads)
+            lines += _messages(demo, "For them in their private reminder threads", in_threads)
         replies = person.ephemeral_replies()
         if replies:
             lines += _messages(demo, "Private replies (only they saw these)", replies)

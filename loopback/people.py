@@ -749,6 +749,17 @@ class SimulatedPerson:
         self.sandbox.events.message_created(message)
         return message
 
+    async def delete_message(self, message: Message | int) -> None:
+        """Delete a message: one's own, or anyone's in a guild channel where one may Manage Messages."""
+        found = self._visible_message(message)
+        channel = self.world.channel(found.channel_id)
+        if found.author_id != self.id and (
+            channel.type == ChannelType.DM or not self.permissions_in(channel) & Permission.MANAGE_MESSAGES
+        ):
+            raise ActionRefused(f"{self.name} may not delete message {found.id}")
+        found.deleted = True
+        self.sandbox.events.message_deleted(found)
+
     # ---- voice --------------------------------------------------------------------------------------
 
     async def join_voice(

@@ -967,6 +967,13 @@ class World:
             perms = (perms & ~own.deny) | own.allow
         if not perms & Permission.VIEW_CHANNEL:
             return Permission(0)
+        # A private thread shows only to those added to it, and to those who manage threads there.
+        if (
+            channel.type == ChannelType.PRIVATE_THREAD
+            and member.id not in channel.thread_members
+            and not perms & Permission.MANAGE_THREADS
+        ):
+            return Permission(0)
         if channel.is_voice and not perms & Permission.CONNECT:
             perms &= ~(
                 Permission.SPEAK

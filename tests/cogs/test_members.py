@@ -308,7 +308,7 @@ async def test_reminder_settings_show_what_is_set_and_save_each_choice(
     assert member is not None and member.reminder_offsets == (1440, 15) and member.reminder_channel == "dm"
 
     threaded = await (await jonas.choose(shown.message, "pc:reminders:channel", ["thread"])).response()
-    assert "in the session's reminder thread" in threaded.text
+    assert "in your private reminder thread" in threaded.text
     member = await db.get_member(jonas.id)
     assert member is not None and member.reminder_offsets == (1440, 15) and member.reminder_channel == "thread"
 

@@ -16,6 +16,7 @@ from bot.texts import members as member_texts
 from loopback import Sandbox
 from loopback.harness import config_for_world, practice_bot
 from loopback.people import Reply
+from loopback.world import ChannelType
 from tests.faults.support import crowd_world, query, reminders_by_member, seed_reminder_session
 
 SIGNUPS = 50
@@ -84,8 +85,8 @@ async def test_fifty_sign_ups_and_ten_claims_at_once(tmp_path: Path, caplog: pyt
     assert sandbox.spec_violations == [] and sandbox.unknown_routes == []
 
 
-async def test_reminders_to_many_thread_members_at_once_share_one_thread(tmp_path: Path) -> None:
-    """Regression: each parallel send to a thread member used to make its own thread for the session."""
+async def test_reminders_to_many_thread_members_at_once_give_each_one_private_thread(tmp_path: Path) -> None:
+    """Parallel sends: each thread member gets exactly one private thread, holding only them and the bot."""
     world, members = crowd_world(12)
     config = config_for_world(
         world,
@@ -101,5 +102,9 @@ async def test_reminders_to_many_thread_members_at_once_share_one_thread(tmp_pat
         )
     schedule = world.find_channel("schedule").id
     threads = [c for c in world.guild.channels.values() if c.is_thread and c.parent_id == schedule]
-    assert len(threads) == 1
+    assert len(threads) == len(members)
+    for thread in threads:
+        assert thread.type == ChannelType.PRIVATE_THREAD and not thread.invitable
+        assert len(thread.thread_members) == 2 and world.bot_user.id in thread.thread_members
+    assert {m for t in threads for m in t.thread_members} == {world.bot_user.id, *(m.id for m in members)}
     assert reminders_by_member(world) == {m.id: 1 for m in members}

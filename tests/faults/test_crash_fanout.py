@@ -10,6 +10,7 @@ from pathlib import Path
 from loopback import Sandbox
 from loopback.harness import config_for_world
 from loopback.ratelimit import RateLimiter
+from loopback.world import ChannelType
 from tests.faults.support import (
     KILL_KINDS,
     BotProcess,
@@ -89,7 +90,13 @@ async def test_sigkill_at_fifty_points_of_a_fan_out_loses_and_repeats_nothing(tm
     )
     schedule = world.find_channel("schedule").id
     threads = [c for c in world.guild.channels.values() if c.is_thread and c.parent_id == schedule]
-    assert len([t for t in threads if world.history(t.id)]) == 1, "thread members' reminders share one thread"
+    # Each thread member's reminder is in their own private thread, which holds only them and the bot.
+    private = {m.id for i, m in enumerate(members) if i in CLOSED_DMS or i in THREAD_PREFERRED}
+    written = [t for t in threads if world.history(t.id)]
+    assert len(written) == len(private), "one private thread per member who needs one"
+    for thread in written:
+        assert thread.type == ChannelType.PRIVATE_THREAD and not thread.invitable
+        assert set(thread.thread_members) - {world.bot_user.id} <= private and len(thread.thread_members) == 2
     assert sandbox.spec_violations == [] and sandbox.unknown_routes == []
     print(
         f"\n{KILLS} kills at reminder counts {[kill.reminders for kill in switch.kills]}; "

@@ -58,7 +58,7 @@ def test_the_transcript_shows_each_step(demo_run: tuple[subprocess.CompletedProc
         "Sam presses “Sign up” for “Open heart circle”",
         "Priya runs /signup session:",
         "✓ Sam, Priya, Jonas each got one reminder by DM for “Open heart circle”",
-        "✓ Mei (DMs closed) got hers for “Open heart circle” in the session's reminder thread, and no DM",
+        "✓ Mei (DMs closed) got hers for “Open heart circle” in her private reminder thread, and no DM",
         "@Mei Reminder: **Open heart circle** starts in 15 minutes",
         # 2. a teacher claims and leads; the bot stays silent
         "Ana presses “Claim” on the alert for “Open heart circle”",
