@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 BOARD_OBJECT: Final = "board"
 REFRESH_JOB_ID: Final = "board:refresh"
 # How long to wait for more changes before editing, and the least time between two edits.
-COALESCE: Final = dt.timedelta(seconds=2)
-MIN_GAP: Final = dt.timedelta(seconds=3)
+COALESCE: Final = dt.timedelta(seconds=1)
+MIN_GAP: Final = dt.timedelta(seconds=1.5)
 # The board shows this many days ahead.
 BOARD_DAYS: Final = 7
 
@@ -52,6 +52,9 @@ class ScheduleBoard:
         self.clock = clock
         self._last_publish: dt.datetime | None = None
         self._publishing = asyncio.Lock()
+        # How many refreshes have finished (tests and the demo wait on it instead of guessing).
+        self.refreshes = 0
+        self._refreshed = asyncio.Condition()
 
     async def follow(self, occurrence: OccurrenceRow) -> None:
         """A session changed: refresh the board soon (a burst of changes is one edit)."""
@@ -88,7 +91,15 @@ class ScheduleBoard:
                 self._last_publish = self.clock()
             if posted != message_id:
                 await self.db.set_object(BOARD_OBJECT, self.channel_id, posted)
-            return posted
+        async with self._refreshed:
+            self.refreshes += 1
+            self._refreshed.notify_all()
+        return posted
+
+    async def wait_for_refreshes(self, count: int) -> None:
+        """Wait until `count` refreshes have finished since start-up."""
+        async with self._refreshed:
+            await self._refreshed.wait_for(lambda: self.refreshes >= count)
 
     async def message_deleted(self, channel_id: int, message_id: int) -> None:
         """Someone deleted a message: if it was the board, post it again soon."""

@@ -19,10 +19,15 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.bot import PracticeCirclesBot
-from bot.model import Actor
+from bot.config import Config
+from bot.model import Actor, DeliveryRow
+from bot.schedule.rules import discord_timestamp, utc_to_pacific
+from bot.storage import Database
 from bot.texts import members as member_texts
 from bot.texts import privacy as texts
 from loopback import Sandbox
+from loopback.harness import practice_bot
+from loopback.people import SimulatedPerson
 from loopback.world import Channel, ChannelType, Member, Message, Permission, World
 from tests.cogs.test_members import add_session, coordinator, pacific, press, ready, reply_to, soon, teacher
 
@@ -316,3 +321,214 @@ async def test_feedback_can_be_anonymous_and_is_rate_limited_per_member_without_
     assert "You're signed up" in replies[0].content and "You're signed up" in replies[1].content
     assert "try again in" in replies[2].content and "nothing was changed" in replies[2].content
     assert [await core.db.signed_up_user_ids(s.id) for s in sessions] == [[priya.id], [priya.id], []]
+
+
+# --- the buttons on reminders and notices, from the DM itself ------------------------------------------
+
+
+async def test_reminder_buttons_sign_out_and_stop_reminders_from_the_dm_even_after_leaving_the_server(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    await ready(sandbox)
+    core = practice.core
+    sam, jonas = sandbox.person("sam"), sandbox.person("jonas")
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=60, seconds=2)
+    session = await core.db.add_one_off(
+        start=start, duration_minutes=45, channel_id=core.config.channels.default_session, title="Midday practice"
+    )
+    later = await add_session(practice, sandbox, 30, "Evening practice")
+    for person in (sam, jonas):
+        await core.sessions.sign_up(person.id, session.id)
+        await core.sessions.sign_up(person.id, later.id)
+    assert await core.reminders.fire(session.id, 60) == 2
+    await sandbox.wait_until(lambda: sam.dms() and jonas.dms(), timeout=10, what="the reminders")
+    [dm] = sam.dms()
+    ids = [c["custom_id"] for row in dm.components for c in row["components"]]
+    assert ids == [f"pc:msg-leave:{session.id}", "pc:msg-stop-reminders"]
+
+    left = await press(sam, dm, f"pc:msg-leave:{session.id}")
+    stopped = await press(sam, dm, "pc:msg-stop-reminders")
+
+    assert left.ephemeral and "You've left **Midday practice**" in left.content
+    assert stopped.ephemeral and stopped.content == texts.REMINDERS_STOPPED
+    assert sandbox.world.interactions[left.message.interaction_id or 0].guild_id is None, "pressed in the DM"
+    assert await core.db.signed_up_user_ids(session.id) == [jonas.id]
+    member = await core.db.get_member(sam.id)
+    assert member is not None and member.reminder_offsets == ()
+    assert await core.db.signed_up_user_ids(later.id) == [sam.id, jonas.id], "only that session was left"
+
+    # Someone who has left the server is no member any more, yet may still stop the messages about them.
+    await jonas.leave_guild()
+    [jonas_dm] = jonas.dms()
+    gone = await press(jonas, jonas_dm, f"pc:msg-leave:{session.id}")
+    assert "You've left **Midday practice**" in gone.content
+    assert await core.db.signed_up_user_ids(session.id) == []
+
+
+async def test_a_notice_carries_the_buttons_and_a_press_after_a_restart_still_works(
+    sandbox: Sandbox, practice_config: Config
+) -> None:
+    priya = sandbox.person("priya")
+    async with practice_bot(sandbox, practice_config) as bot:
+        await ready(sandbox)
+        session = await add_session(bot, sandbox, 6, "Loving-kindness")
+        await bot.core.sessions.sign_up(priya.id, session.id)
+        await bot.core.sessions.cancel_session(coordinator(sandbox), session.id, "the teacher is unwell")
+        await sandbox.wait_until(lambda: priya.dms(), timeout=10, what="the notice")
+    [notice] = priya.dms()
+    assert "is cancelled" in notice.content and notice.component_named("pc:msg-stop-reminders") is not None
+
+    async with practice_bot(sandbox, practice_config) as bot:
+        stopped = await press(priya, notice, "pc:msg-stop-reminders")
+        assert stopped.content == texts.REMINDERS_STOPPED
+        again = await press(priya, notice, "pc:msg-stop-reminders")
+        assert again.content == texts.REMINDERS_ALREADY_STOPPED
+
+
+# --- the schedule board ----------------------------------------------------------------------------------
+
+
+def boards(sandbox: Sandbox) -> list[Message]:
+    """The bot's schedule board messages in #schedule that are still there."""
+    return [
+        m
+        for m in sandbox.channel_messages("schedule")
+        if m.author_id == sandbox.world.bot_user.id and m.embeds and m.embeds[0].get("title") == texts.BOARD_TITLE
+    ]
+
+
+def board_edits(sandbox: Sandbox) -> int:
+    """How many times the bot edited a message in #schedule."""
+    return len(sandbox.requests_to("PATCH", "/channels/{channel_id}/messages/{message_id}"))
+
+
+async def test_the_schedule_board_stays_current_coalesces_bursts_and_comes_back_when_deleted(
+    sandbox: Sandbox, practice_config: Config
+) -> None:
+    laila, sam = sandbox.person("laila"), sandbox.person("sam")
+    async with practice_bot(sandbox, practice_config) as bot:
+        await ready(sandbox)
+        schedule_board = bot.core.board
+        assert schedule_board is not None
+        await asyncio.wait_for(schedule_board.wait_for_refreshes(1), timeout=10)
+        [board] = boards(sandbox)
+        assert texts.BOARD_EMPTY in board.embeds[0]["description"]
+        assert await bot.core.db.get_object("board") == (board.channel_id, board.id)
+
+        # A burst of three changes is one edit.
+        edits = board_edits(sandbox)
+        added = [await add_session(bot, sandbox, hours, f"Practice {hours}") for hours in (5, 30, 60)]
+        await asyncio.wait_for(schedule_board.wait_for_refreshes(2), timeout=10)
+        assert board_edits(sandbox) == edits + 1
+        [board] = boards(sandbox)
+        fields = board.embeds[0]["fields"]
+        assert [f["name"] for f in fields] == [f"#{s.id} · {s.title}" for s in added]
+        assert board.component_named(f"pc:signup:{added[0].id}") is not None
+        assert board.allowed_mentions in (None, {"parse": []})
+
+        # Signing up from the board is private: only Sam sees the answer.
+        reply = await press(sam, board, f"pc:signup:{added[1].id}")
+        assert reply.ephemeral and "You're signed up for **Practice 30**" in reply.content
+        assert await bot.core.db.signed_up_user_ids(added[1].id) == [sam.id]
+
+        # A cancellation shows at once; a deleted board is posted again.
+        await bot.core.sessions.cancel_session(coordinator(sandbox), added[0].id, "no room")
+        await asyncio.wait_for(schedule_board.wait_for_refreshes(3), timeout=10)
+        assert len(boards(sandbox)[0].embeds[0]["fields"]) == 2
+        await laila.delete_message(board)
+        await asyncio.wait_for(schedule_board.wait_for_refreshes(4), timeout=10)
+        [again] = boards(sandbox)
+        assert again.id != board.id and len(again.embeds[0]["fields"]) == 2
+        assert await bot.core.db.get_object("board") == (again.channel_id, again.id)
+
+    # After a restart the same message is edited, not a second one posted.
+    async with practice_bot(sandbox, practice_config) as bot:
+        edits = board_edits(sandbox)
+        assert bot.core.board is not None
+        await asyncio.wait_for(bot.core.board.wait_for_refreshes(1), timeout=10)
+        assert board_edits(sandbox) == edits + 1
+        assert [m.id for m in boards(sandbox)] == [again.id]
+
+
+# --- time changes told ahead ------------------------------------------------------------------------
+
+
+class MovableClock:
+    """The bot's clock: a chosen moment that runs on in real time, and can be moved forward."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.offset = start - dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+    def move_to(self, moment: dt.datetime) -> None:
+        """From now on the clock reads `moment` (and runs on from there)."""
+        self.offset = moment - dt.datetime.now(dt.UTC)
+
+
+def heads_ups(person: SimulatedPerson) -> list[Message]:
+    """The time-change heads-ups the bot sent this person by DM."""
+    return [m for m in person.dms() if "the clocks are changing" in m.content]
+
+
+async def test_members_with_a_zone_hear_days_ahead_when_daylight_saving_moves_their_session_exactly_once(
+    sandbox: Sandbox, practice_config: Config
+) -> None:
+    # In 2027 US clocks change on 14 March and Berlin's on 28 March: for two weeks a Tuesday 18:30
+    # Pacific session is at 02:30 in Berlin instead of 03:30.
+    clock = MovableClock(dt.datetime(2027, 3, 10, 12, 0, tzinfo=dt.UTC))
+    sam, priya, jonas = (sandbox.person(name) for name in ("sam", "priya", "jonas"))
+    async with practice_bot(sandbox, practice_config, clock=clock) as bot:
+        await ready(sandbox)
+        core = bot.core
+        series, _ = await core.sessions.create_series(
+            coordinator(sandbox),
+            title="Tuesday circle",
+            weekly="TUE@18:30",
+            starts_on=dt.date(2027, 3, 1),
+            duration_minutes=45,
+        )
+        await core.sessions.set_timezone(sam.id, "Europe/Berlin")
+        await core.sessions.set_timezone(jonas.id, "America/Vancouver")  # same clock changes as Pacific
+        for person in (sam, priya, jonas):
+            await core.sessions.sign_up_series(person.id, series.id)
+        sessions = {utc_to_pacific(o.start_utc).date(): o for o in (await core.sessions.series_sessions(series.id))[1]}
+        moved, back = sessions[dt.date(2027, 3, 16)], sessions[dt.date(2027, 3, 30)]
+
+        mine = await reply_to(sam, "mysessions")
+        [field] = [f for f in mine.embeds[0]["fields"] if f["name"].startswith(f"#{moved.id} ")]
+        assert "this week the session is at 02:30 your time (it was 03:30)" in field["value"]
+        assert "clocks changed in the US Pacific region but not where you are" in field["value"]
+        others = [f for f in mine.embeds[0]["fields"] if f["name"].startswith(f"#{sessions[dt.date(2027, 3, 23)].id} ")]
+        assert "your time (it was" not in others[0]["value"], "the week after, nothing moved since the week before"
+
+    pending = {(r.key.occurrence_id, r.key.recipient_id, r.due_at) for r in await pending_heads_ups(practice_config)}
+    assert pending == {
+        (moved.id, sam.id, moved.start_utc - dt.timedelta(days=3)),
+        (back.id, sam.id, back.start_utc - dt.timedelta(days=3)),
+    }, "one heads-up per change, for the member whose clock moves, three days ahead"
+
+    # A restart rebuilds the timer from the database and adds nothing.
+    async with practice_bot(sandbox, practice_config, clock=clock) as bot:
+        assert {(r.key.occurrence_id, r.due_at) for r in await pending_heads_ups(practice_config)} == {
+            (o, due) for o, _, due in pending
+        }
+        assert bot.core.timers.pending()["deliveries:sweep"] == moved.start_utc - dt.timedelta(days=3)
+        clock.move_to(moved.start_utc - dt.timedelta(days=3, minutes=-1))
+        await bot.core.dispatcher.sweep()
+        await sandbox.wait_until(lambda: heads_ups(sam), timeout=10, what="Sam's heads-up")
+        await bot.core.clocks.scan()
+        await bot.core.dispatcher.sweep()
+
+    [told] = heads_ups(sam)
+    assert "**Tuesday circle**" in told.content and discord_timestamp(moved.start_utc, "F") in told.content
+    assert "this week the session is at 02:30 your time (it was 03:30)" in told.content
+    assert told.component_named(f"pc:msg-leave:{moved.id}") is not None
+    assert heads_ups(priya) == [] and heads_ups(jonas) == []
+
+
+async def pending_heads_ups(config: Config) -> list[DeliveryRow]:
+    """The heads-ups waiting in the ledger."""
+    async with Database.open(config.storage.database, exclusive=False) as db:
+        return [row for row in await db.pending_deliveries() if row.key.kind == "notice:clocks"]
