@@ -2,8 +2,9 @@
 
 The database is the source of truth: nothing here is persisted. At start-up `Core.start` has each
 service rebuild its jobs from the database (reminders, unclaimed-session alerts, the session runner,
-the daily horizon extension; the events mirror its refresh); a job's id says what it is
-(`reminder:<occurrence>:<offset>`, `open:<occurrence>`, ...), so scheduling the same id twice
+the daily horizon extension with its privacy and time-change steps, the schedule board's refresh;
+the events mirror its refresh); a job's id says what it is (`reminder:<occurrence>:<offset>`,
+`open:<occurrence>`, `board:refresh`, ...), so scheduling the same id twice
 replaces the first instead of doubling it.
 """
 

@@ -1,7 +1,7 @@
 """The Database: opening the SQLite file, the single-instance lock, pragmas and migrations.
 
 Open it with `db = await Database.open(path)` or `async with Database.open(path) as db:`.
-The query methods come from the mixins in this package (series, people, records, deliveries);
+The query methods come from the mixins in this package (series, people, records, deliveries, privacy);
 every write runs in `async with db.transaction():`, and a caller may wrap several calls in one.
 """
 
