@@ -27,14 +27,6 @@ def actor_of(interaction: discord.Interaction) -> Actor:
     return member_actor(member) if member is not None else Actor.of(user.id)
 
 
-def is_member(interaction: discord.Interaction) -> bool:
-    """Whether the person interacting is in the community's server now (also from a DM)."""
-    if isinstance(interaction.user, discord.Member):
-        return True
-    guild = interaction.client.get_guild(core_of(interaction).config.guild.id)
-    return guild is not None and guild.get_member(interaction.user.id) is not None
-
-
 def core_of(interaction: discord.Interaction) -> Core:
     """The core of the Practice Circles bot an interaction arrived at."""
     core = getattr(interaction.client, "core", None)
