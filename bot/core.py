@@ -218,7 +218,8 @@ class Core:
         occurrence = await self.sessions.session(occurrence_id)
         present = {person.user_id for person in await self.runner.room.present(occurrence)}
         if user_id in present:
-            return await self.runner.count_attendance(occurrence_id, user_id)
+            await self.runner.count_attendance(occurrence_id, user_id)
+            return True
         return False
 
     def stop(self) -> None:

@@ -95,11 +95,10 @@ class CountMeInButton(PersistentItem[discord.ui.Button[Any]], custom_id=CUSTOM_I
     async def run(self, interaction: discord.Interaction) -> None:
         """Sign the presser up (their agreement), counting them if they are already in the room."""
         core = core_of(interaction)
-        await core.count_me_in(interaction.user.id, self.occurrence_id)
+        counted = await core.count_me_in(interaction.user.id, self.occurrence_id)
         occurrence = await core.sessions.session(self.occurrence_id)
-        await interaction.response.send_message(
-            privacy_texts.COUNTED.format(title=display_safe(occurrence.title)), ephemeral=True
-        )
+        template = privacy_texts.COUNTED if counted else privacy_texts.SIGNED_UP_TO_BE_COUNTED
+        await interaction.response.send_message(template.format(title=display_safe(occurrence.title)), ephemeral=True)
 
 
 def choice_view(occurrence_id: int, recordings: Sequence[Recording], silent_minutes: Sequence[int]) -> discord.ui.View:

@@ -49,6 +49,10 @@ CARD_ATTENDANCE = (
     "counted, press *Count me in*; otherwise nobody records that you were here."
 )
 COUNT_ME_BUTTON = "Count me in"
+SIGNED_UP_TO_BE_COUNTED = (
+    "Thank you: you are signed up for **{title}**, and you will be counted when you join its channel. "
+    "You can leave at any time, no explanation needed."
+)
 COUNTED = (
     "Thank you: you are signed up for **{title}** and counted as here. You can leave at any time, "
     "no explanation needed."
