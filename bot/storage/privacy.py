@@ -63,6 +63,7 @@ class PrivacyQueries(StorageBase):
                 ("attendance", "user_id"),
                 ("departed_members", "user_id"),
                 ("teacher_claims", "teacher_id"),
+                ("calendar_feeds", "user_id"),
             ):
                 counts[table] = await self._write(
                     f"DELETE FROM {table} WHERE {column} = ?",  # noqa: S608 (fixed names only)

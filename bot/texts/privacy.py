@@ -16,6 +16,8 @@ PRIVACY_LINES = (
     "session card): when you came and left, for the coordinators' popularity figures. Nobody else's "
     "presence is recorded.",
     "**Messages the bot sent you** (reminders and notices), so none is sent twice.",
+    "**Your private calendar link**, if you asked for one (`/calendar subscribe`): only a fingerprint of it, "
+    "so nobody can rebuild the link from the bot's records.",
     "**Feedback you send**, for the coordinators; you can send it anonymously.",
     "**A log of changes** made with the bot's commands, so coordinators can see what changed and when.",
 )
@@ -32,7 +34,8 @@ PRIVACY_RETENTION = (
 
 # --- /forget-me -------------------------------------------------------------------------------------
 FORGET_CONFIRM = (
-    "This deletes your sign-ups, settings, attendance and the record of messages the bot sent you, and "
+    "This deletes your sign-ups, settings, attendance, your private calendar link and the record of messages "
+    "the bot sent you, and "
     "removes your name from feedback you sent and from the change log. You will get no more reminders. "
     "It cannot be undone, but you are welcome to sign up again any time. Shall I forget you?"
 )

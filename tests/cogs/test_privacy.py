@@ -87,6 +87,7 @@ async def test_forget_me_leaves_the_members_id_in_no_table_of_the_database(
         await core.sessions.sign_up(priya.id, session_id)
     await core.sessions.sign_up_series(ana.id, series.id)
     await core.sessions.set_timezone(ana.id, "Europe/Berlin")
+    await core.calendars.subscribe(ana.id)
     await core.sessions.claim(teacher(sandbox), released.id)
     await core.sessions.release(teacher(sandbox), released.id, "a family matter")
     await core.sessions.claim(teacher(sandbox), taught.id)
@@ -97,7 +98,7 @@ async def test_forget_me_leaves_the_members_id_in_no_table_of_the_database(
     before = holdings(core.config.storage.database, ana.id)
     for where in ("signups.user_id", "series_signups.user_id", "members.user_id", "deliveries.recipient_id",
                   "attendance.user_id", "feedback.user_id", "audit_log.actor_id", "audit_log.details",
-                  "teacher_claims.teacher_id"):  # fmt: skip
+                  "teacher_claims.teacher_id", "calendar_feeds.user_id"):  # fmt: skip
         assert where in before, f"the scenario should put Ana's id in {where}"
 
     asked = await reply_to(ana, "forget-me")
