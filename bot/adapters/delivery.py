@@ -51,8 +51,12 @@ class DiscordMessenger:
         recipient = row.key.recipient_id
         member = await self.db.get_member(recipient)
         note = await self._daylight_note(row, occurrence, member)
-        if row.key.kind == CLOCKS_KIND and note is None:
-            raise PermanentDeliveryError("the time change no longer moves this session on the member's clock")
+        if row.key.kind == CLOCKS_KIND:
+            # Worked out again now: the member may have signed out, or changed or cleared their zone.
+            if note is None:
+                raise PermanentDeliveryError("the time change no longer moves this session on the member's clock")
+            if not await self.db.is_signed_up(occurrence.id, recipient):
+                raise PermanentDeliveryError("the member is no longer signed up for this session")
         content = message_for(row, occurrence, late=late, note=note)
         view = message_buttons(occurrence.id)
         wants_thread = member is not None and (member.reminder_channel == "thread" or member.dm_closed)

@@ -87,7 +87,8 @@ async def test_forget_me_leaves_the_members_id_in_no_table_of_the_database(
         await core.sessions.sign_up(priya.id, session_id)
     await core.sessions.sign_up_series(ana.id, series.id)
     await core.sessions.set_timezone(ana.id, "Europe/Berlin")
-    await core.calendars.subscribe(ana.id)
+    # A private calendar link (the web server is off here, so stored as /calendar subscribe would store it).
+    await core.db.replace_calendar_feed(ana.id, "ab" * 32)
     await core.sessions.claim(teacher(sandbox), released.id)
     await core.sessions.release(teacher(sandbox), released.id, "a family matter")
     await core.sessions.claim(teacher(sandbox), taught.id)
@@ -521,6 +522,11 @@ async def test_members_with_a_zone_hear_days_ahead_when_daylight_saving_moves_th
         await sandbox.wait_until(lambda: heads_ups(sam), timeout=10, what="Sam's heads-up")
         await bot.core.clocks.scan()
         await bot.core.dispatcher.sweep()
+        # Sam leaves the session the second change would move: that heads-up is not sent.
+        await bot.core.sessions.sign_out(sam.id, back.id)
+        clock.move_to(back.start_utc - dt.timedelta(days=3, minutes=-1))
+        report = await bot.core.dispatcher.sweep()
+        assert report.dropped == 1 and report.sent == 0
 
     [told] = heads_ups(sam)
     assert "**Tuesday circle**" in told.content and discord_timestamp(moved.start_utc, "F") in told.content
