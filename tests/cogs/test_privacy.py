@@ -16,13 +16,16 @@ import re
 import sqlite3
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.adapters.bot import PracticeCirclesBot
+from bot.adapters.claim import ClaimButton
 from bot.config import Config
 from bot.model import Actor, DeliveryRow
 from bot.schedule.rules import discord_timestamp, utc_to_pacific
 from bot.storage import Database
+from bot.texts import NEEDS_TEACHER
 from bot.texts import members as member_texts
 from bot.texts import privacy as texts
 from loopback import Sandbox
@@ -539,3 +542,28 @@ async def pending_heads_ups(config: Config) -> list[DeliveryRow]:
     """The heads-ups waiting in the ledger."""
     async with Database.open(config.storage.database, exclusive=False) as db:
         return [row for row in await db.pending_deliveries() if row.key.kind == "notice:clocks"]
+
+
+async def test_in_a_dm_the_bot_acts_on_the_user_id_and_refuses_what_needs_the_servers_role(
+    sandbox: Sandbox, practice: PracticeCirclesBot
+) -> None:
+    """A DM interaction has no guild member: roles are looked up by user id, and someone who left has none."""
+    await ready(sandbox)
+    core = practice.core
+    ana = sandbox.person("ana")
+    first, second = await add_session(practice, sandbox, 5, "Evening practice"), await add_session(practice, sandbox, 9)
+    # A DM from the bot with Claim buttons (the teacher-only action), sent the way the bot sends any DM.
+    view = discord.ui.View(timeout=None)
+    view.add_item(ClaimButton(first.id))
+    view.add_item(ClaimButton(second.id))
+    user = await practice.fetch_user(ana.id)
+    await user.send("Sessions that need a teacher", view=view)
+    view.stop()
+    [dm] = await sandbox.wait_until(lambda: ana.dms(), timeout=10, what="the DM")
+
+    claimed = await press(ana, dm, f"pc:claim:{first.id}")
+    assert claimed.ephemeral and await core.db.get_teacher_claim(first.id) is not None, "a teacher, found by id"
+
+    await ana.leave_guild()
+    refused = await press(ana, dm, f"pc:claim:{second.id}")
+    assert refused.content == NEEDS_TEACHER and await core.db.get_teacher_claim(second.id) is None
