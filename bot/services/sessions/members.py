@@ -29,7 +29,9 @@ class MemberActions(SessionBase):
     async def sign_up(self, user_id: int, occurrence_id: int, source: SignupSource = "command") -> bool:
         """Sign a member up for one session; False if they already were."""
         occurrence = await self._open_for_signup(occurrence_id)
-        self.limits.spend(user_id, "changes")
+        if source != "event":
+            # Marking "Interested" on an event has no reply to carry a refusal, and Discord paces it.
+            self.limits.spend(user_id, "changes")
         added = await self.db.sign_up(occurrence.id, user_id, source)
         if added:
             await self._member_changed(user_id)
