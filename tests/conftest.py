@@ -49,6 +49,10 @@ async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     """A started sandbox on `World.default()`; spec violations and unknown routes fail the test."""
     marker = request.node.get_closest_marker("sandbox")
     options = dict(marker.kwargs) if marker else {}
+    # Parametrised indirectly: a function returning more options (e.g. another world).
+    more = getattr(request, "param", None)
+    if callable(more):
+        options.update(more())
     options.setdefault("world", World.default())
     async with Sandbox(**options) as started:
         yield started

@@ -87,7 +87,7 @@ CHANNEL_KINDS = {
 }
 CHANNEL_WANTED = {
     "announcements": (
-        "the bot makes a reminder thread per session there, which needs a text channel",
+        "the bot keeps the schedule board and members' private reminder threads there, which needs a text channel",
         "a text channel",
     ),
     "teachers": ("the bot posts alerts there, which needs a text channel", "a text channel"),
@@ -167,6 +167,8 @@ SERVER_PERMISSION_NAMES = {
     "send_messages": "Send Messages",
     "send_messages_in_threads": "Send Messages in Threads",
     "create_public_threads": "Create Public Threads",
+    "create_private_threads": "Create Private Threads",
+    "read_message_history": "Read Message History",
     "embed_links": "Embed Links",
     "attach_files": "Attach Files",
     "connect": "Connect",

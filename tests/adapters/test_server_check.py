@@ -74,10 +74,10 @@ def server_lines(output: str) -> list[str]:
 
 
 def schedule_denies_threads(world: World) -> dict[str, Any]:
-    """Members may not start threads in #schedule (a common choice), and the bot was not let off."""
+    """Members may not start private threads in #schedule (a common choice), and the bot was not let off."""
     schedule = world.find_channel("schedule")
     everyone = schedule.overwrites[world.guild.id]
-    everyone.deny |= Permission.CREATE_PUBLIC_THREADS
+    everyone.deny |= Permission.CREATE_PRIVATE_THREADS
     return {}
 
 
@@ -183,11 +183,11 @@ MISSING: list[Any] = [
     pytest.param(
         schedule_denies_threads,
         [
-            "In #schedule, the bot cannot create one reminder thread per session",
-            "Create Public Threads is taken away there",
-            "#schedule > Edit Channel > Permissions > Practice Circles > Create Public Threads: \u2713",
+            "In #schedule, the bot cannot give a member whose DMs are closed a private reminder thread",
+            "Create Private Threads is taken away there",
+            "#schedule > Edit Channel > Permissions > Practice Circles > Create Private Threads: \u2713",
         ],
-        id="permission-create-public-threads",
+        id="permission-create-private-threads",
     ),
     pytest.param(
         teachers_channel_denies_sending,
@@ -249,7 +249,7 @@ MISSING: list[Any] = [
         [
             "channels.announcements",
             "#Quiet Sitting is a voice channel",
-            "reminder thread per session",
+            "private reminder threads",
             "choose a text channel",
         ],
         id="channel-wrong-kind-announcements",

@@ -21,6 +21,7 @@ import pytest
 
 from bot.adapters.bot import PracticeCirclesBot
 from bot.adapters.claim import ClaimButton
+from bot.adapters.invite import required_permissions
 from bot.config import Config
 from bot.model import Actor, DeliveryRow
 from bot.schedule.rules import discord_timestamp, utc_to_pacific
@@ -215,6 +216,22 @@ def everyone_may_read_all(world: World) -> set[int]:
     }
 
 
+def invite_only_world() -> World:
+    """The default world, but the bot's role holds exactly what invite-url asks for (no Manage Threads)."""
+    world = World.default()
+    bot_role = next(role for role in world.guild.roles.values() if role.name == "Practice Circles")
+    bot_role.permissions = Permission(required_permissions().value)
+    return world
+
+
+@pytest.mark.parametrize(
+    "sandbox",
+    [
+        pytest.param(dict, id="default-world"),
+        pytest.param(lambda: {"world": invite_only_world()}, id="invite-permissions-only"),
+    ],
+    indirect=True,
+)
 async def test_a_member_with_closed_dms_is_never_named_in_a_channel_others_can_read(
     sandbox: Sandbox, practice: PracticeCirclesBot
 ) -> None:
