@@ -6,11 +6,18 @@ They are turned into replies (Discord) or printed lines (CLI) in exactly one pla
 
 from __future__ import annotations
 
+from bot.redaction import redact_tokens
+
 
 class PracticeCirclesError(Exception):
-    """Base class for every error the core raises on purpose."""
+    """Base class for every error the core raises on purpose.
+
+    Messages often quote what the person typed or the file held; anything token-shaped in them is
+    hidden here, once, so no reply, report or log line built from an error can show a token.
+    """
 
     def __init__(self, message: str) -> None:
+        message = redact_tokens(message)
         super().__init__(message)
         self.message = message
 
@@ -24,7 +31,7 @@ class ConfigError(PracticeCirclesError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}" if key else problem)
         self.key = key
-        self.problem = problem
+        self.problem = redact_tokens(problem)
 
 
 class ConfigErrors(PracticeCirclesError):
@@ -41,8 +48,8 @@ class RecordingError(PracticeCirclesError):
 
     def __init__(self, entry: str, problem: str) -> None:
         super().__init__(f"recording {entry!r}: {problem}" if entry else problem)
-        self.entry = entry
-        self.problem = problem
+        self.entry = redact_tokens(entry)
+        self.problem = redact_tokens(problem)
 
 
 class ScheduleError(PracticeCirclesError):

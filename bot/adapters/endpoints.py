@@ -2,7 +2,9 @@
 
 `DISCORD_API_BASE_URL` (e.g. `http://127.0.0.1:PORT/api/v10`) and `DISCORD_GATEWAY_URL`
 (e.g. `ws://127.0.0.1:PORT/gateway`) point the real, unpatched discord.py client elsewhere. When
-both are unset nothing is changed and production Discord is used.
+both are unset nothing is changed and production Discord is used. The bot's token travels with
+every request, so plain `http://` and `ws://` are accepted only for this machine's loopback
+addresses (127.0.0.0/8, ::1, localhost); anywhere else needs `https://` and `wss://`.
 
 discord.py reads these from two class attributes (`Route.BASE` for REST, and
 `DiscordWebSocket.DEFAULT_GATEWAY` for the gateway), so they are process-wide by nature. Voice
@@ -13,6 +15,7 @@ uses `ws://` too. That wrapper is the only seam, and it is installed on our own 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +29,8 @@ from bot.errors import ConfigError
 
 API_BASE_VARIABLE = "DISCORD_API_BASE_URL"
 GATEWAY_VARIABLE = "DISCORD_GATEWAY_URL"
+# Schemes that carry the token unencrypted, each with the TLS scheme to use instead.
+_PLAIN_SCHEMES = {"http": "https", "ws": "wss"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,25 @@ def _check_url(variable: str, value: str, schemes: tuple[str, ...], example: str
     if parts.scheme not in schemes or not parts.hostname:
         allowed = " or ".join(f"{scheme}://" for scheme in schemes)
         raise ConfigError(variable, f"must be a URL starting with {allowed}, e.g. {example}; got {value!r}")
+    if parts.scheme in _PLAIN_SCHEMES and not is_loopback_host(parts.hostname):
+        secure = _PLAIN_SCHEMES[parts.scheme]
+        raise ConfigError(
+            variable,
+            (
+                f"{parts.scheme}:// sends the bot's token unencrypted, so it is allowed only to this machine "
+                f"(127.0.0.1, ::1 or localhost), not to {parts.hostname}; use {secure}:// for any other host"
+            ),
+        )
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a URL's host is this machine: localhost, or an address in 127.0.0.0/8 or ::1."""
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
 
 
 def _plain_voice_connector(

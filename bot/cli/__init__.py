@@ -14,6 +14,9 @@ import sys
 from collections.abc import Sequence
 
 from bot.errors import PracticeCirclesError
+from bot.redaction import RedactingFormatter
+
+log = logging.getLogger(__name__)
 
 # Modules under bot.cli that add commands, in the order `--help` lists them.
 COMMAND_MODULES = ("run", "check", "schedule", "recordings", "invite", "backup", "restore", "demo")
@@ -38,10 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the chosen command, and turn domain errors into a readable message."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Every log line, whoever writes it (discord.py, aiohttp, the bot), passes one redacting formatter.
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     try:
         return int(args.handler(args))
     except PracticeCirclesError as error:
@@ -49,3 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Logged rather than left to Python's own traceback printer, so the formatter hides tokens here too.
+        log.exception("python -m bot %s stopped on an unexpected error", args.command)
+        return 1

@@ -21,6 +21,7 @@ from bot.adapters.server_check import live_report
 from bot.config import TOKEN_FILE_VARIABLE, TOKEN_VARIABLE, Config, WebSection, load_config, load_token
 from bot.errors import PracticeCirclesError
 from bot.media.recordings import load_recordings
+from bot.redaction import redact_tokens
 from bot.storage import Database
 from bot.texts import setup as texts
 from bot.web.server import MARKER_HEADER, bind_problem
@@ -63,7 +64,8 @@ def _handle(args: argparse.Namespace) -> int:
         mark = "ok " if finding.usable else "BAD"
         for index, line in enumerate(finding.detail.splitlines() or [""]):
             label = finding.subject if index == 0 else ""
-            print(f"  [{mark if index == 0 else '   '}] {label:<11} {line}")
+            # Details quote what was read (values, URLs); nothing token-shaped is ever printed.
+            print(f"  [{mark if index == 0 else '   '}] {label:<11} {redact_tokens(line)}")
     usable = all(finding.usable for finding in findings)
     print("Everything is usable." if usable else "Please fix the items marked BAD, then run check again.")
     return 0 if usable else 1

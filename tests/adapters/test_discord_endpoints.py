@@ -68,3 +68,35 @@ def test_malformed_overrides_name_the_variable(variable: str, value: str, expect
         DiscordEndpoints.from_environ({variable: value})
     assert caught.value.key == variable
     assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        pytest.param("DISCORD_API_BASE_URL", "http://discord.example.org/api/v10", id="api-plain-http-to-a-name"),
+        pytest.param("DISCORD_API_BASE_URL", "http://10.0.0.7:8080/api/v10", id="api-plain-http-to-a-lan-address"),
+        pytest.param("DISCORD_API_BASE_URL", "http://localhost.example.org/api/v10", id="api-name-starting-localhost"),
+        pytest.param("DISCORD_GATEWAY_URL", "ws://gateway.example.org/", id="gateway-plain-ws-to-a-name"),
+        pytest.param("DISCORD_GATEWAY_URL", "ws://[2001:db8::1]:8080/", id="gateway-plain-ws-to-ipv6"),
+    ],
+)
+def test_plain_overrides_to_another_machine_are_refused(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        DiscordEndpoints.from_environ({variable: value})
+    assert caught.value.key == variable
+    assert "sends the bot's token unencrypted" in str(caught.value)
+    assert "https://" in str(caught.value) or "wss://" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        pytest.param({"DISCORD_API_BASE_URL": "http://127.0.0.9:8080/api/v10"}, id="api-loopback-range"),
+        pytest.param({"DISCORD_API_BASE_URL": "http://localhost:8080/api/v10"}, id="api-localhost"),
+        pytest.param({"DISCORD_GATEWAY_URL": "ws://[::1]:8080/gateway"}, id="gateway-ipv6-loopback"),
+        pytest.param({"DISCORD_API_BASE_URL": "https://discord.example.org/api/v10"}, id="api-tls-anywhere"),
+        pytest.param({"DISCORD_GATEWAY_URL": "wss://gateway.example.org/"}, id="gateway-tls-anywhere"),
+    ],
+)
+def test_loopback_or_tls_overrides_are_accepted(environ: dict[str, str]) -> None:
+    assert not DiscordEndpoints.from_environ(environ).is_production

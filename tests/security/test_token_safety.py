@@ -33,6 +33,7 @@ from loopback.harness import config_for_world
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = b"Practice Circles is ready"
 START_TIMEOUT = 60.0
+LINK = "https://discord.example.org"
 STOP_TIMEOUT = 20.0
 
 # A Discord bot token: three base64url parts joined by dots (user id, timestamp, HMAC).
@@ -262,6 +263,63 @@ def test_config_holding_a_token_is_refused_without_echoing_it(
     assert not leaks(printed, token)
     assert path.read_bytes() == before, "the file is left for its owner to fix"
     assert not (data / "practice-circles.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "variables", "key"),
+    [
+        pytest.param("links", 'community = "{token}"', {}, "links.community", id="link-key"),
+        pytest.param("guild", 'id = "{token}"', {}, "guild.id", id="id-key"),
+        pytest.param(None, None, {"DISCORD_API_BASE_URL": f"{LINK}/{{token}}"}, "DISCORD_API_BASE_URL", id="url"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_a_token_pasted_into_the_wrong_place_is_hidden_in_every_message(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    section: str | None,
+    line: str | None,
+    variables: dict[str, str],
+    key: str,
+    command: str,
+) -> None:
+    token = sandbox.world.bot_token
+    data = tmp_path / "practice"
+    config_for_world(sandbox.world, data)
+    path = data / "config.toml"
+    if section is not None and line is not None:
+        name = line.split(" = ")[0]
+        text = path.read_text(encoding="utf-8")
+        rows = text.splitlines()
+        kept = [row for row in rows if not (row.startswith(f"{name} = ") and _in_section(text, row, section))]
+        path.write_text("\n".join(kept).replace(f"[{section}]", f"[{section}]\n{line.format(token=token)}", 1))
+
+    env = clean_environment(DISCORD_TOKEN=token, **{k: v.format(token=token) for k, v in variables.items()})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "-v", command, "--config", str(path)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    printed = result.stdout + result.stderr
+    assert result.returncode == (1 if command == "check" else 2), printed.decode(errors="replace")
+    assert key.encode() in printed, "the message names where the value was"
+    assert b"[hidden: looks like a Discord token]" in printed
+    assert b"Traceback" not in printed
+    assert not leaks(printed, token)
+
+
+def _in_section(text: str, row: str, section: str) -> bool:
+    """Whether `row` of a TOML text lies in `[section]`."""
+    current = None
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        elif line == row:
+            return current == section
+    return False
 
 
 async def test_a_token_discord_refuses_is_reported_without_echoing_it(sandbox: Sandbox, tmp_path: Path) -> None:
