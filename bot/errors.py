@@ -74,3 +74,20 @@ class StorageError(PracticeCirclesError):
 
 class RateLimitedError(PracticeCirclesError):
     """A member did something more often than the community's limits allow; says when to try again."""
+
+
+class DatabaseInUseError(StorageError):
+    """Another Practice Circles process holds the database's single-instance lock."""
+
+    def __init__(self, message: str, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class SchemaBehindError(StorageError):
+    """The database's schema is older than this version's, and migrating was not allowed."""
+
+    def __init__(self, message: str, current: int, latest: int) -> None:
+        super().__init__(message)
+        self.current = current
+        self.latest = latest

@@ -19,7 +19,7 @@ from typing import Any
 from bot.adapters.endpoints import DiscordEndpoints
 from bot.adapters.server_check import live_report
 from bot.config import TOKEN_FILE_VARIABLE, TOKEN_VARIABLE, Config, WebSection, load_config, load_token
-from bot.errors import PracticeCirclesError
+from bot.errors import DatabaseInUseError, PracticeCirclesError, SchemaBehindError
 from bot.media.recordings import load_recordings
 from bot.redaction import redact_tokens
 from bot.storage import Database
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
     """Add the `check` command."""
     parser = subparsers.add_parser(
         "check",
-        help="check the config, the approved recordings and the database (migrating it)",
+        help="check the config, the approved recordings and the database (migrating it unless a bot is running)",
         description="Validate config.toml, recordings.yaml and the database, and print a report. "
         "Exits 0 when everything is usable.",
     )
@@ -179,17 +179,33 @@ def _check_recordings(config: Config) -> Finding:
 
 
 async def _check_database(config: Config) -> Finding:
+    path = config.storage.database
+    held_by: str | None = None
     try:
-        # Not exclusive: check may run beside the bot; migrating is safe under BEGIN IMMEDIATE.
-        async with Database.open(config.storage.database, exclusive=False) as db:
+        try:
+            # The bot's own lock: holding it proves no bot runs on this database, so migrating is safe.
+            db = await Database.open(path)
+        except DatabaseInUseError as in_use:
+            # A running bot holds it (an upgrade before the restart): read it as it is, never migrate it.
+            held_by = in_use.holder
+            db = await Database.open(path, exclusive=False, migrate=False)
+        async with db:
             version = await db.schema_version()
             problems = await db.integrity_check()
+    except SchemaBehindError as behind:
+        detail = (
+            f"{path} is in use by a running Practice Circles (pid {held_by}) and has schema {behind.current}; "
+            f"this version needs schema {behind.latest}. check does not migrate a database a running bot uses: "
+            "stop the bot, run check again (it applies the migrations), then start the bot"
+        )
+        return Finding("database", False, detail)
     except PracticeCirclesError as error:
         return Finding("database", False, str(error))
     if problems:
-        detail = f"{config.storage.database}: integrity check failed: {problems[:3]}"
+        detail = f"{path}: integrity check failed: {problems[:3]}"
         return Finding("database", False, detail)
-    return Finding("database", True, f"{config.storage.database}: schema {version}, integrity ok")
+    running = f" (in use by a running Practice Circles, pid {held_by})" if held_by else ""
+    return Finding("database", True, f"{path}: schema {version}, integrity ok{running}")
 
 
 def _check_web(config: Config) -> Finding:

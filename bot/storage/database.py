@@ -22,7 +22,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import StorageError
+from bot.errors import DatabaseInUseError, SchemaBehindError, StorageError
 from bot.storage.deliveries import DeliveryQueries
 from bot.storage.feeds import FeedQueries
 from bot.storage.links import LinkQueries
@@ -116,9 +116,10 @@ def _acquire_instance_lock(db_path: Path) -> int:
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
         os.close(fd)
-        raise StorageError(
+        raise DatabaseInUseError(
             f"another Practice Circles instance is already using {db_path} (pid {holder}); "
-            "stop it before starting another, or give this one a different database path"
+            "stop it before starting another, or give this one a different database path",
+            holder,
         ) from None
     # The pid is only for the message above; the flock itself is what excludes, and the kernel
     # drops it when this process ends, however it ends.
@@ -267,9 +268,11 @@ class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, Privacy
         if current == latest:
             return
         if not apply:
-            raise StorageError(
+            raise SchemaBehindError(
                 f"{self.path} has schema {current} but this Practice Circles uses schema {latest}; "
-                "start the bot once to upgrade it"
+                "start the bot once to upgrade it",
+                current,
+                latest,
             )
         for migration in migrations:
             if migration.version <= current:

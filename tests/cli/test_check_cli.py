@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import fcntl
 import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +21,8 @@ from bot.cli.check import run_checks
 from bot.config import load_config
 from bot.core import utc_now
 from bot.services.calendars import CalendarFeeds
-from bot.storage import Database
+from bot.storage import Database, lock_path_for
+from bot.storage.migrator import load_migrations
 from bot.web import WebServer
 from tests.web.support import free_port
 
@@ -201,3 +206,61 @@ async def test_a_web_port_held_by_the_running_bot_is_fine(workspace: Path, capsy
             await server.stop()
     [web] = [finding for finding in findings if finding.subject == "web"]
     assert web.usable and "a running Practice Circles answers there now" in web.detail
+
+
+def _database_one_migration_behind(workspace: Path) -> Path:
+    """The config's database as the previous version of the bot left it: every migration but the last."""
+    database = workspace / "data" / "practice-circles.sqlite3"
+
+    async def create() -> None:
+        async with Database.open(database, migrations=load_migrations()[:-1]):
+            pass
+
+    asyncio.run(create())
+    return database
+
+
+@contextlib.contextmanager
+def running_bot_lock(database: Path, pid: int = 4242) -> Iterator[None]:
+    """Hold the database's single-instance lock as a running bot does (an flock, with its pid in the file)."""
+    with lock_path_for(database).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write(f"{pid}\n")
+        lock.flush()
+        yield
+
+
+def _schema(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def test_check_never_migrates_a_database_a_running_bot_holds(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = _database_one_migration_behind(workspace)
+    latest = load_migrations()[-1].version
+    with running_bot_lock(database):
+        assert main(["check", "--config", str(workspace / "config.toml")]) == 1
+        assert _schema(database) == latest - 1, "the running bot's database is left as it is"
+    out = capsys.readouterr().out
+    assert "in use by a running Practice Circles (pid 4242)" in out
+    assert f"has schema {latest - 1}; this version needs schema {latest}" in out
+    assert "stop the bot, run check again (it applies the migrations), then start the bot" in out
+
+    # Once the bot has stopped, check migrates as the upgrade steps say.
+    assert main(["check", "--config", str(workspace / "config.toml")]) == 0
+    assert _schema(database) == latest
+
+
+def test_check_beside_a_running_bot_on_a_current_database_reports_it_usable(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = workspace / "config.toml"
+    assert main(["check", "--config", str(config)]) == 0
+    database = workspace / "data" / "practice-circles.sqlite3"
+    capsys.readouterr()
+    with running_bot_lock(database):
+        assert main(["check", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "integrity ok (in use by a running Practice Circles, pid 4242)" in out
