@@ -91,3 +91,7 @@ class SchemaBehindError(StorageError):
         super().__init__(message)
         self.current = current
         self.latest = latest
+
+
+class CoreStartError(PracticeCirclesError):
+    """The core could not start (rebuilding timers from the database failed); the bot has stopped."""

@@ -128,6 +128,8 @@ async def practice_bot(
         if core_ready not in done:
             if runner in done:
                 runner.result()  # raises what stopped the bot
+            if bot.core_failure is not None:
+                raise bot.core_failure
             raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT} s")
         yield bot
     finally:

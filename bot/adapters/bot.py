@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import texts
 from bot.adapters.board import DiscordBoard
 from bot.adapters.delivery import DiscordAnnouncer, DiscordMessenger
 from bot.adapters.endpoints import DiscordEndpoints
@@ -24,6 +25,7 @@ from bot.adapters.room import DiscordRoom
 from bot.adapters.server_check import ServerReport, startup_report
 from bot.config import Config
 from bot.core import Core, utc_now
+from bot.errors import CoreStartError
 from bot.media.recordings import RecordingCatalog
 from bot.storage import Database
 from bot.timers import Timers
@@ -104,6 +106,8 @@ class PracticeCirclesBot(commands.Bot):
         )
         # The start-up check of the server's setup, once the core runs (tests await it).
         self.setup_check: asyncio.Task[ServerReport | None] | None = None
+        # Set when start-up of the core failed; `run_until_stopped` turns it into a non-zero exit.
+        self.core_failure: Exception | None = None
         self.endpoints = endpoints or DiscordEndpoints()
         self.endpoints.apply(self)
         # A fan-out of reminders would otherwise run into Discord's global rate limit (see bot.adapters.pacing).
@@ -139,7 +143,15 @@ class PracticeCirclesBot(commands.Bot):
 
     async def _start_core_when_ready(self) -> None:
         await self.wait_until_ready()
-        report = await self.core.start()
+        try:
+            report = await self.core.start()
+        except Exception as error:
+            # Connected but with no timers, the bot would look alive and do nothing: stop instead, so
+            # `run` exits non-zero and the service manager (Restart=on-failure) starts it again.
+            self.core_failure = error
+            log.critical("the core could not start, so the bot stops: %s", error, exc_info=True)
+            await self.close()
+            return
         log.info("Practice Circles is ready: %s", report)
         self.dispatch("core_ready")
         # Beside the work, not before it: a slow answer from Discord here must not hold up sessions.
@@ -180,10 +192,15 @@ class PracticeCirclesBot(commands.Bot):
 
 
 async def run_until_stopped(bot: PracticeCirclesBot, token: str) -> bool:
-    """Connect to Discord and run until stopped; False if Discord refused the token."""
+    """Connect to Discord and run until stopped; False if Discord refused the token.
+
+    Raises CoreStartError when the core could not start (the bot has stopped by then).
+    """
     async with bot:
         try:
             await bot.start(token)
         except discord.LoginFailure:
             return False
+    if bot.core_failure is not None:
+        raise CoreStartError(texts.CORE_START_FAILED.format(problem=bot.core_failure)) from bot.core_failure
     return True

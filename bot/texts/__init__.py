@@ -62,6 +62,13 @@ LINK_DONATE = (
 )
 LINK_SHARE = "Know someone who might welcome this? Please share the offering: {url}"
 
+# For the operator, when `run` stops because the core could not start (exit status 2, so a service
+# manager with Restart=on-failure starts the bot again).
+CORE_START_FAILED = (
+    "the bot connected to Discord but could not start its timers, so it stopped: {problem}. "
+    "The log above has the details; once the cause is fixed the bot starts normally"
+)
+
 # Error replies (the single error handler in bot.adapters.bot uses these).
 NOT_ALLOWED = "Sorry — that action is for someone with a different role. Nothing was changed."
 UNEXPECTED_ERROR = (
