@@ -6,12 +6,20 @@ the daily horizon extension with its privacy and time-change steps, the schedule
 the events mirror its refresh); a job's id says what it is (`reminder:<occurrence>:<offset>`,
 `open:<occurrence>`, `board:refresh`, ...), so scheduling the same id twice
 replaces the first instead of doubling it.
+
+APScheduler waits for the next job on the event loop's monotonic clock, computed from the wall
+clock when it last looked. If the wall clock then jumps forward (a suspended machine wakes, NTP
+corrects a drift), jobs that are now due would wait out the old delay; a small watch notices the
+jump and makes APScheduler look again at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from itertools import accumulate
 from typing import Any
@@ -24,6 +32,11 @@ log = logging.getLogger(__name__)
 
 JobCallback = Callable[..., Awaitable[Any]]
 
+# How often the watch compares the wall clock with the monotonic clock (the most a jump can delay a job).
+CLOCK_CHECK_SECONDS = 2.0
+# More than this between the two clocks' progress is a jump, not scheduling noise.
+CLOCK_JUMP_TOLERANCE = dt.timedelta(seconds=1)
+
 
 class Timers:
     """Named one-shot jobs that call a coroutine function at an aware instant of the core's clock.
@@ -33,11 +46,19 @@ class Timers:
     wall-clock moment APScheduler should fire at, so every part of the core agrees on "now".
     """
 
-    def __init__(self, clock: Callable[[], dt.datetime] | None = None, speed: float = 1.0) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], dt.datetime] | None = None,
+        speed: float = 1.0,
+        *,
+        clock_check_seconds: float = CLOCK_CHECK_SECONDS,
+    ) -> None:
         if speed <= 0:
             raise ValueError(f"timer speed must be positive, got {speed}")
         self._clock = clock
         self._speed = speed
+        self._clock_check_seconds = clock_check_seconds
+        self._clock_watch: asyncio.Task[None] | None = None
         # The instant each job was asked for, on the core's clock (APScheduler keeps wall-clock ones).
         self._requested: dict[str, dt.datetime] = {}
         # The same ids by each prefix ending in ':' ("reminder:", "reminder:12:"), so cancel and
@@ -52,14 +73,30 @@ class Timers:
         )
 
     def start(self) -> None:
-        """Start firing jobs on the running event loop."""
+        """Start firing jobs on the running event loop, and watching for jumps of the wall clock."""
         if not self._scheduler.running:
             self._scheduler.start()
+            self._clock_watch = asyncio.create_task(self._watch_the_clock(), name="timers-clock-watch")
 
     def shutdown(self) -> None:
         """Stop firing jobs; jobs not yet fired are forgotten (the database remembers)."""
+        if self._clock_watch is not None:
+            self._clock_watch.cancel()
+            self._clock_watch = None
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    async def _watch_the_clock(self) -> None:
+        """Re-arm APScheduler whenever the wall clock has jumped forward past the monotonic one."""
+        offset = _wall_minus_monotonic()
+        while True:
+            await asyncio.sleep(self._clock_check_seconds)
+            now = _wall_minus_monotonic()
+            jump, offset = now - offset, now
+            if jump > CLOCK_JUMP_TOLERANCE:
+                log.warning("the wall clock jumped forward by %s; running the jobs now due", jump)
+                with contextlib.suppress(Exception):  # a scheduler shutting down meanwhile has nothing to run
+                    self._scheduler.wakeup()
 
     def schedule_at(self, job_id: str, when: dt.datetime, callback: JobCallback, *args: Any) -> None:
         """Run `callback(*args)` at `when` (aware); an existing job with this id is replaced."""
@@ -133,6 +170,11 @@ class Timers:
                 log.exception("timer %s failed", job_id)
 
         return run
+
+
+def _wall_minus_monotonic() -> dt.timedelta:
+    """How far the wall clock is ahead of the monotonic clock; it changes only when the wall clock jumps."""
+    return dt.timedelta(seconds=time.time() - time.monotonic())
 
 
 def _prefixes(job_id: str) -> list[str]:

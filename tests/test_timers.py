@@ -6,8 +6,9 @@ import asyncio
 import datetime as dt
 
 import pytest
+import time_machine
 
-from bot.timers import Timers
+from bot.timers import CLOCK_CHECK_SECONDS, Timers
 
 
 def _soon(seconds: float = 0.05) -> dt.datetime:
@@ -112,3 +113,23 @@ async def test_a_faster_clock_fires_at_its_own_instants() -> None:
     assert fired_at >= due
     assert timers.pending() == {}
     timers.shutdown()
+
+
+async def test_a_forward_jump_of_the_wall_clock_runs_the_jobs_now_due_at_once() -> None:
+    # The machine wakes from a suspend (or NTP corrects it) an hour later by the wall clock, while the
+    # event loop's monotonic clock moved on by a moment: a reminder due meanwhile must not wait an hour more.
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=True) as traveller:
+        timers = Timers()
+        timers.start()
+        fired: asyncio.Queue[str] = asyncio.Queue()
+
+        async def remind(label: str) -> None:
+            await fired.put(label)
+
+        timers.schedule_at("reminder:1:60", _soon(3600), remind, "due after the jump")
+        timers.schedule_at("reminder:2:60", _soon(7200), remind, "still an hour away")
+        await asyncio.sleep(0.3)  # APScheduler has armed its wait for the first job, an hour long
+        traveller.shift(dt.timedelta(hours=1, seconds=1))
+        assert await asyncio.wait_for(fired.get(), timeout=3 * CLOCK_CHECK_SECONDS) == "due after the jump"
+        assert list(timers.pending()) == ["reminder:2:60"], "a job not yet due is not run early"
+        timers.shutdown()
