@@ -223,8 +223,9 @@ class Core:
         return False
 
     def stop(self) -> None:
-        """Stop firing timers (the database keeps everything)."""
+        """Stop firing timers and taking up new sends (the database keeps everything; a start-up resumes it)."""
         self.timers.shutdown()
+        self.dispatcher.stop()
 
     async def verify_recordings(self, actor: Actor) -> RecordingCatalog:
         """A coordinator re-checks every approved file now (sha256, length); the list in use is unchanged."""

@@ -7,6 +7,7 @@ intents, allowed mentions, the command tree with its single error handler, start
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -43,6 +44,9 @@ EXTENSIONS = (
     "cogs.events",
     "cogs.session_room",
 )
+
+# How long stopping waits for the messages already being sent.
+SENDS_IN_FLIGHT_TIMEOUT = 10.0
 
 # Client-wide: nobody is pinged unless a message opts in, and @everyone / @here / roles never are,
 # whatever user-supplied text a message contains. Reminders and notices opt in to their users.
@@ -182,12 +186,16 @@ class PracticeCirclesBot(commands.Bot):
         return have.view_channel and have.send_messages
 
     async def close(self) -> None:
-        """Stop the web server, the timers and the setup check, then disconnect."""
+        """Stop the web server, timers and setup check; let messages in flight finish (briefly); disconnect."""
         if self.web is not None:
             await self.web.stop()
         self.core.stop()
         if self.setup_check is not None and not self.setup_check.done():
             self.setup_check.cancel()
+        # A send cut off between Discord's answer and the ledger's mark would go out again after a
+        # long outage; each in flight is one request, so waiting for them is short.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.core.dispatcher.idle(), SENDS_IN_FLIGHT_TIMEOUT)
         await super().close()
 
 

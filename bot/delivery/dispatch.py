@@ -5,6 +5,11 @@ Everything that reaches a member (reminders, change notices) is first a ledger r
 the overdue policy (send, send flagged late, or drop once the session has begun), and hands each
 row to the Messenger, which knows how to word and route it (DM, thread, ...). After a sweep the
 next one is scheduled at the earliest pending row, so retries and future rows need no other timer.
+
+Whoever writes rows (a coordinator's command, a reminder timer) commits them and calls
+`request_sweep()`, which returns at once: the sending runs in one background task, so a command
+answers before a fan-out to hundreds of members is done. The rows are committed first, so a
+restart finishes what a stop interrupted, each member still getting one message.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "deliveries:sweep"
 # How many rows a sweep reads from the database at a time.
 SWEEP_BATCH = 500
+# After a sweep failed outright (the database, not a send), when the timer tries again.
+SWEEP_RETRY = dt.timedelta(seconds=30)
 
 
 @dataclass
@@ -62,13 +69,53 @@ class Dispatcher:
         # while the bound keeps one fan-out from starving interactions of the event loop.
         self._slots = asyncio.Semaphore(concurrency)
         self._sweeping = asyncio.Lock()
+        # The background sender: one task at a time, sweeping again while more was asked for meanwhile.
+        self._worker: asyncio.Task[None] | None = None
+        self._wanted = False
+        # Set when the bot stops: no new row is claimed, so sends in flight finish and are recorded.
+        self._stopping = False
+
+    def request_sweep(self) -> None:
+        """Send every row now due, in the background; returns at once (requests made meanwhile are merged)."""
+        if self._stopping:
+            return
+        self._wanted = True
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._sweep_while_wanted(), name="deliveries-sweep")
+
+    async def idle(self) -> None:
+        """Wait until the background sender has nothing left to do (what was due has been tried).
+
+        Re-raises what ended the sender if it was not an ordinary error (those are logged and retried).
+        """
+        while self._worker is not None and not self._worker.done():
+            await asyncio.wait({self._worker})
+        if self._worker is not None and not self._worker.cancelled() and self._worker.exception() is not None:
+            raise self._worker.exception()  # type: ignore[misc]
+
+    def stop(self) -> None:
+        """Claim no more rows: sends in flight finish (await `idle()`), the rest wait in the ledger for a start-up."""
+        self._stopping = True
+
+    async def _sweep_while_wanted(self) -> None:
+        while self._wanted:
+            self._wanted = False
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("a delivery sweep failed; trying again in %s", SWEEP_RETRY)
+                self.timers.schedule_at(SWEEP_JOB_ID, self.clock() + SWEEP_RETRY, self._sweep_timer)
+
+    async def _sweep_timer(self) -> None:
+        """The sweep timer's job: hand the sweep to the background sender and end at once."""
+        self.request_sweep()
 
     async def sweep(self) -> SweepReport:
         """Send every row that is due now; then schedule the next sweep."""
         report = SweepReport()
         async with self._sweeping:
             seen: set[object] = set()
-            while True:
+            while not self._stopping:
                 rows = [row for row in await self.ledger.due(self.clock(), SWEEP_BATCH) if row.key not in seen]
                 if not rows:
                     break
@@ -85,7 +132,7 @@ class Dispatcher:
             self.timers.cancel(SWEEP_JOB_ID)
             return None
         when = max(pending[0].due_at, self.clock())
-        self.timers.schedule_at(SWEEP_JOB_ID, when, self.sweep)
+        self.timers.schedule_at(SWEEP_JOB_ID, when, self._sweep_timer)
         return when
 
     async def _occurrences_for(self, rows: list[DeliveryRow]) -> dict[int, OccurrenceRow]:
@@ -114,6 +161,9 @@ class Dispatcher:
             return
         late = row.late or decision != "send"
         async with self._slots:
+            if self._stopping:
+                report.skipped += 1  # left pending, untouched, for the next start-up
+                return
             outcome = await deliver(
                 self.ledger,
                 row.key,

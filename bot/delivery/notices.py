@@ -1,9 +1,11 @@
 """Change notices: members signed up for a session hear about each change to it, once.
 
 A change (cancelled, moved, new channel, new teacher, back on the schedule) raises the session's
-change_version, so each change is a new ledger key per recipient. The notice's payload records
-what the session was like before, so the message can show old and new side by side even if the
-session changes again before it is sent.
+change_version, so each change is a new ledger key per recipient. The notices are written in the
+same transaction as the change itself (`queue` inside the caller's `db.transaction()`), so a crash
+can never leave a change made with its members not told, nor members told of a change not made.
+The notice's payload records what the session was like before, so the message can show old and
+new side by side even if the session changes again before it is sent.
 """
 
 from __future__ import annotations
@@ -55,19 +57,28 @@ class Notices:
         self.dispatcher = dispatcher
         self.clock = clock
 
-    async def announce(self, change: SessionChange) -> int:
-        """Queue the notice for everyone signed up (and only them); returns how many were queued."""
+    async def queue(self, change: SessionChange) -> int:
+        """Write the notice for everyone signed up (and only them) in the caller's transaction; returns how many.
+
+        Call it inside the `db.transaction()` that makes the change, then `dispatcher.request_sweep()`
+        once that has committed.
+        """
+        if not self.db.in_transaction():
+            raise RuntimeError("notices are queued inside the transaction that makes their change")
         session = change.after
-        recipients = await self.db.signed_up_user_ids(session.id)
         kind = notice_kind(change.kind)
         now = self.clock()
         payload = change.payload()
         async with self.db.transaction():
+            recipients = await self.db.signed_up_user_ids(session.id)
             # Anything still waiting about the session as it was (a reminder, an earlier notice) is stale.
             await self.ledger.drop_superseded(session.id, session.change_version)
             for recipient in recipients:
                 key = DeliveryKey(session.id, recipient, kind, session.change_version)
                 await self.ledger.enqueue(key, now, payload)
         log.info("notice %s for session %d queued for %d member(s)", kind, session.id, len(recipients))
-        await self.dispatcher.sweep()
         return len(recipients)
+
+    def send_queued(self) -> None:
+        """Have the notices committed so far sent, in the background (returns at once)."""
+        self.dispatcher.request_sweep()

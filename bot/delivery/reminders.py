@@ -90,7 +90,7 @@ class ReminderScheduler:
         return self.timers.cancel_matching(f"reminder:{occurrence_id}:")
 
     async def fire(self, occurrence_id: int, offset_minutes: int) -> int:
-        """Write the ledger rows for this reminder and send them; returns how many rows were written."""
+        """Write the ledger rows for this reminder and have them sent in the background; returns how many."""
         occurrence = await self.db.get_occurrence(occurrence_id)
         if occurrence is None or occurrence.status != "scheduled":
             return 0
@@ -106,7 +106,8 @@ class ReminderScheduler:
         async with self.db.transaction():
             for recipient in recipients:
                 await self.ledger.enqueue(DeliveryKey(occurrence.id, recipient, kind, occurrence.change_version), due)
-        await self.dispatcher.sweep()
+        # Sent in the background: the timer's job ends now, however many members there are.
+        self.dispatcher.request_sweep()
         return len(recipients)
 
     async def rebuild(self) -> RebuildReport:

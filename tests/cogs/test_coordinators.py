@@ -72,6 +72,7 @@ async def test_series_pause_cancels_and_tells_signed_up_members_and_resume_bring
     assert paused.ephemeral and "Paused the series **Evening practice**" in paused.content
     assert f"{len(sessions)} upcoming session(s) were cancelled" in paused.content
     assert {o.status for o in await practice.core.sessions.upcoming_in_series(series.id)} == set()
+    await practice.core.dispatcher.idle()  # notices go out in the background, after the reply
     assert [m.content.splitlines()[0] for m in sam.dms()] == [
         f"**Evening practice** on {discord_timestamp(sessions[0].start_utc)} is cancelled. We're sorry for the change."
     ]
@@ -81,6 +82,7 @@ async def test_series_pause_cancels_and_tells_signed_up_members_and_resume_bring
     assert "Resumed the series **Evening practice**" in resumed.content
     back = await practice.core.sessions.upcoming_in_series(series.id)
     assert [o.id for o in back] == [o.id for o in sessions]
+    await practice.core.dispatcher.idle()
     assert len(sam.dms()) == 2 and "is back on the schedule" in sam.dms()[1].content
     assert priya.dms() == []
     actions = [row.action for row in await practice.core.db.list_audit(limit=None)]
@@ -109,6 +111,7 @@ async def test_move_and_cancel_reach_each_signed_up_member_once_and_nobody_else(
     assert cancelled.ephemeral and "Cancelled **Evening practice**" in cancelled.content
     assert (await practice.core.sessions.session(first.id)).status == "cancelled"
 
+    await practice.core.dispatcher.idle()  # notices go out in the background, after the reply
     for person in (sam, priya):
         texts = [m.content for m in person.dms()]
         assert len(texts) == 2, f"{person.name} hears about each change exactly once"
@@ -179,6 +182,7 @@ async def test_series_end_asks_first_keep_changes_nothing_and_yes_ends_it(
     assert "Ended the series **Evening practice**" in ended.content and ended.components == []
     assert (await practice.core.sessions.series(series.id)).status == "ended"
     assert await practice.core.sessions.upcoming_in_series(series.id) == []
+    await practice.core.dispatcher.idle()  # notices go out in the background, after the reply
     assert len(sam.dms()) == 1 and "is cancelled" in sam.dms()[0].content
 
     again = await ask(laila, "series end", {"series": series.id})
@@ -241,6 +245,7 @@ async def test_session_add_channel_assign_and_unassign(sandbox: Sandbox, practic
     released = await ask(laila, "session unassign", {"session": occurrence.id, "reason": "Ana is travelling"})
     assert f"it was held by <@{ana.id}>" in released.content
     assert await practice.core.db.get_teacher_claim(occurrence.id) is None
+    await practice.core.dispatcher.idle()  # notices go out in the background, after the reply
     texts = [m.content for m in sam.dms()]
     assert len(texts) == 2 and "will now take place in" in texts[0] and "no confirmed teacher" in texts[1]
 

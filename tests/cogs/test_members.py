@@ -452,6 +452,7 @@ async def test_change_notices_reach_each_signed_up_member_once_even_across_a_res
         await sandbox.wait_until(
             lambda: len(sam.dms()) == len(priya.dms()) == 2, timeout=10, what="one cancel notice each"
         )
+        await bot.core.dispatcher.idle()  # the last answers from Discord have been recorded
         assert await bot.core.db.count_deliveries("sent") == 4
 
     for person in (sam, priya):

@@ -45,9 +45,12 @@ class FakeDiscord:
     crash_after_send: set[int] = field(default_factory=set)
     closed_dms: set[int] = field(default_factory=set)
     delivered: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
+    # While cleared, every send waits (a slow Discord).
+    answering: asyncio.Event = field(default_factory=lambda: _set(asyncio.Event()))
 
     async def deliver(self, row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool) -> int | None:
         recipient = row.key.recipient_id
+        await self.answering.wait()
         self.attempts.append(row.nonce)
         if recipient in self.closed_dms:
             raise PermanentDeliveryError("the member closed their DMs")
@@ -60,6 +63,11 @@ class FakeDiscord:
 
     def received(self, recipient: int) -> list[tuple[str, bool]]:
         return [(kind, late) for who, kind, late in self.messages.values() if who == recipient]
+
+
+def _set(event: asyncio.Event) -> asyncio.Event:
+    event.set()
+    return event
 
 
 @dataclass
@@ -90,6 +98,13 @@ async def start_bot(path: Path, clock: Clock, discord: FakeDiscord) -> Bot:
     return Bot(db, timers, scheduler, dispatcher)
 
 
+async def fire(bot: Bot, occurrence_id: int, offset_minutes: int) -> int:
+    """What a reminder timer does, then wait for the background sending it started."""
+    written = await bot.scheduler.fire(occurrence_id, offset_minutes)
+    await bot.dispatcher.idle()
+    return written
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(START - dt.timedelta(days=3))
@@ -100,6 +115,7 @@ async def bot(tmp_path: Path, clock: Clock) -> AsyncIterator[Bot]:
     running = await start_bot(tmp_path / "bot.sqlite3", clock, FakeDiscord())
     yield running
     running.timers.shutdown()
+    await running.dispatcher.idle()
     await running.db.close()
 
 
@@ -133,14 +149,14 @@ async def test_reminder_reaches_exactly_the_signed_up_members_who_want_it(bot: B
     await bot.db.set_member(3, reminder_offsets=[])  # wants no reminders at all
     await bot.db.set_member(99, reminder_offsets=[60])  # set preferences but never signed up
     clock.now = START - dt.timedelta(minutes=60)
-    assert await bot.scheduler.fire(session.id, 60) == 2
+    assert await fire(bot, session.id, 60) == 2
     discord = messenger(bot)
     assert discord.received(1) == [("reminder:60", False)]
     assert discord.received(4) == [("reminder:60", False)]
     assert discord.received(2) == discord.received(3) == discord.received(99) == []
 
     clock.now = START - dt.timedelta(minutes=15)
-    await bot.scheduler.fire(session.id, 15)
+    await fire(bot, session.id, 15)
     assert discord.received(2) == [("reminder:15", False)]
     assert discord.received(1) == [("reminder:60", False)], "the default is 60 only"
 
@@ -149,7 +165,7 @@ async def test_someone_who_signs_up_after_the_reminder_time_gets_no_reminder(bot
     session = await make_session(bot.db)
     clock.now = START - dt.timedelta(minutes=30)
     await bot.db.sign_up(session.id, 7)
-    assert await bot.scheduler.fire(session.id, 60) == 0
+    assert await fire(bot, session.id, 60) == 0
     assert messenger(bot).received(7) == []
 
 
@@ -175,12 +191,12 @@ async def test_down_for_hours_sends_late_before_start_and_drops_after(tmp_path: 
     assert pending[reminder_job_id(later.id, 60)] == later.start_utc - dt.timedelta(minutes=60)
     assert report.overdue_now == 1
 
-    await bot.scheduler.fire(later.id, 1440)  # what the timer would do now
-    await bot.scheduler.fire(early.id, 60)  # a stray call for the begun session sends nothing
+    await fire(bot, later.id, 1440)  # what the timer would do now
+    await fire(bot, early.id, 60)  # a stray call for the begun session sends nothing
     assert discord.received(1) == [], "1440 is not in member 1's (default) offsets"
 
     await bot.db.set_member(1, reminder_offsets=[1440, 60])
-    await bot.scheduler.fire(later.id, 1440)
+    await fire(bot, later.id, 1440)
     assert discord.received(1) == [("reminder:1440", True)], "sent once, flagged late"
     bot.timers.shutdown()
     await bot.db.close()
@@ -195,15 +211,15 @@ async def test_crash_between_send_and_mark_resends_with_the_same_nonce(tmp_path:
         await bot.db.sign_up(session.id, user)
     clock.now = START - dt.timedelta(minutes=60)
     with pytest.raises(Crash):
-        await bot.scheduler.fire(session.id, 60)
+        await fire(bot, session.id, 60)
     bot.timers.shutdown()
     await bot.db.close()
 
     bot = await start_bot(path, clock, discord)
     report = await bot.scheduler.rebuild()
     assert report.reclaimed >= 1
-    await bot.scheduler.fire(session.id, 60)
-    await bot.scheduler.fire(session.id, 60)  # firing again (a duplicate timer) changes nothing
+    await fire(bot, session.id, 60)
+    await fire(bot, session.id, 60)  # firing again (a duplicate timer) changes nothing
     for user in range(1, 6):
         assert discord.received(user) == [("reminder:60", False)], f"member {user} gets exactly one"
     # The crash also cut off sends in flight beside member 3's; each was retried with the nonce it
@@ -219,7 +235,7 @@ async def test_closed_dms_drop_the_row_without_retrying(bot: Bot, clock: Clock) 
     await bot.db.sign_up(session.id, 8)
     messenger(bot).closed_dms.add(8)
     clock.now = START - dt.timedelta(minutes=60)
-    await bot.scheduler.fire(session.id, 60)
+    await fire(bot, session.id, 60)
     assert await bot.db.count_deliveries("dropped") == 1
     assert SWEEP_JOB_ID not in bot.timers.pending(), "nothing left to retry"
 
@@ -230,7 +246,7 @@ async def test_cancelled_session_gets_no_reminder(bot: Bot, clock: Clock) -> Non
     await bot.scheduler.rebuild()
     await bot.db.cancel_occurrence(session.id)
     clock.now = START - dt.timedelta(minutes=60)
-    assert await bot.scheduler.fire(session.id, 60) == 0
+    assert await fire(bot, session.id, 60) == 0
     assert messenger(bot).messages == {}
 
 
@@ -254,3 +270,19 @@ async def test_a_real_timer_fires_the_reminder(tmp_path: Path) -> None:
     assert discord.received(42) == [("reminder:60", False)]
     bot.timers.shutdown()
     await bot.db.close()
+
+
+async def test_a_reminder_timer_hands_its_fan_out_to_the_background_and_ends_at_once(bot: Bot, clock: Clock) -> None:
+    session = await make_session(bot.db)
+    for user in range(1, 201):
+        await bot.db.sign_up(session.id, user)
+    discord = messenger(bot)
+    discord.answering.clear()  # Discord is slow: no send can finish yet
+    clock.now = START - dt.timedelta(minutes=60)
+    # The timer's job returns with every row written, not after 200 sends.
+    assert await asyncio.wait_for(bot.scheduler.fire(session.id, 60), timeout=5) == 200
+    assert discord.messages == {}
+    assert await bot.db.count_deliveries() == 200, "written, so a restart would send them"
+    discord.answering.set()
+    await bot.dispatcher.idle()
+    assert all(discord.received(user) == [("reminder:60", False)] for user in range(1, 201))

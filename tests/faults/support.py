@@ -128,10 +128,21 @@ def query(database: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[An
 class BotProcess:
     """The real bot as a child process against the sandbox; each log line it writes wakes the sandbox's waiters."""
 
-    def __init__(self, sandbox: Sandbox, config_path: Path, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        config_path: Path,
+        *,
+        token: str | None = None,
+        module: str = "bot",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.sandbox = sandbox
         self.config_path = config_path
         self.token = token or sandbox.world.bot_token
+        # `python -m MODULE run ...`: the bot itself, or a wrapper such as tests.faults.die_at.
+        self.module = module
+        self.extra_env = env or {}
         self.lines: list[str] = []
         self.stdout: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
@@ -156,11 +167,12 @@ class BotProcess:
             DISCORD_API_BASE_URL=self.sandbox.api_base_url,
             DISCORD_GATEWAY_URL=self.sandbox.gateway_url,
             PYTHONUNBUFFERED="1",
+            **self.extra_env,
         )
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            self.module,
             "run",
             "--config",
             str(self.config_path),

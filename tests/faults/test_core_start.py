@@ -31,7 +31,10 @@ async def test_a_core_that_cannot_start_exits_non_zero_saying_why_and_a_restart_
         with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as other_program:
             other_program.execute("BEGIN IMMEDIATE")  # holds the write lock past the bot's busy timeout
             failed = await BotProcess(sandbox, config_path).start()
-            code = await failed.wait_exit(timeout=40)
+            try:
+                code = await failed.wait_exit(timeout=40)
+            finally:
+                failed.kill()  # a bot that stayed up (the fault this test guards against) is not left behind
             other_program.execute("ROLLBACK")
         log = failed.log_text()
         assert code == 2, log[-3000:]

@@ -89,6 +89,7 @@ async def core(config: Config, tmp_path: Path) -> AsyncIterator[tuple[Core, Fake
     )
     yield assembled, fake, clock
     assembled.stop()
+    await assembled.dispatcher.idle()
     await db.close()
 
 
@@ -158,6 +159,7 @@ async def test_each_change_reaches_exactly_the_signed_up_members_once(
 
     await service.move_session(people.coordinator, first.id, "2026-03-02 19:00")
     await service.cancel_session(people.coordinator, second.id, "our teacher is unwell")
+    await assembled.dispatcher.idle()  # notices go out in the background, after the command has answered
     assert fake.kinds_for(10) == fake.kinds_for(11) == ["notice:moved"]
     assert fake.kinds_for(12) == ["notice:cancelled"]
     assert fake.kinds_for(99) == []
@@ -183,7 +185,9 @@ async def test_pause_cancels_upcoming_sessions_and_resume_brings_them_back(
     _, cancelled = await service.pause_series(people.coordinator, series_id)
     assert await service.upcoming(28) == []
     assert cancelled >= 8
+    await assembled.dispatcher.idle()  # the pause's notices went out (in the background) before the resume
     _, restored = await service.resume_series(people.coordinator, series_id)
+    await assembled.dispatcher.idle()
     back = [summary.occurrence for summary in await service.upcoming(7)]
     assert session.id in [o.id for o in back]
     assert len(back) == 1, "the session cancelled on its own stays cancelled"
@@ -238,6 +242,7 @@ async def test_release_tells_coordinators_and_members_and_reason_is_inert(
     with pytest.raises(PermissionDeniedError):
         await assembled.sessions.release(people.other_teacher, session.id, "not mine")
     await assembled.sessions.release(people.teacher, session.id, "@everyone I am **ill**")
+    await assembled.dispatcher.idle()
     assert fake.kinds_for(10) == ["notice:teacher"]
     assert "@\u200beveryone" in fake.posts[-1] and "\\*\\*ill\\*\\*" in fake.posts[-1]
 

@@ -10,7 +10,7 @@ from typing import Final
 
 from bot import texts
 from bot.config import Config
-from bot.delivery.notices import Notices, SessionChange
+from bot.delivery.notices import Notices
 from bot.delivery.reminders import ReminderScheduler
 from bot.errors import ConflictError, NotFoundError, ScheduleError
 from bot.model import (
@@ -165,10 +165,13 @@ class SessionBase:
                 await self._changed(occurrence)
         return added
 
-    async def _announce(self, change: SessionChange) -> None:
-        await self.notices.announce(change)
-        self.reminders.schedule(change.after)  # a cancelled session's timers are simply removed
-        await self._changed(change.after)
+    async def _after_changes(self, *occurrences: OccurrenceRow) -> None:
+        """Once changes (and their notices) have committed: re-arm reminders, send the notices, tell listeners."""
+        for occurrence in occurrences:
+            self.reminders.schedule(occurrence)  # a cancelled session's timers are simply removed
+        self.notices.send_queued()
+        for occurrence in occurrences:
+            await self._changed(occurrence)
 
     async def _member_changed(self, user_id: int) -> None:
         for listener in self.member_listeners:

@@ -122,11 +122,15 @@ class CoordinatorActions(SessionBase):
             changes["default_practice"] = find_practice(practice)
         if not changes:
             raise ScheduleError(texts.NOTHING_TO_CHANGE)
-        updated = await self.db.update_series(series.id, **changes)
-        await self.db.add_audit(
-            actor.user_id, "series.edit", f"series:{series.id}", {key: str(value) for key, value in changes.items()}
-        )
-        await self._follow_series(actor, series, updated)
+        # The edit, its sessions following it and the notices of those changes commit together.
+        async with self.db.transaction():
+            updated = await self.db.update_series(series.id, **changes)
+            await self.db.add_audit(
+                actor.user_id, "series.edit", f"series:{series.id}", {key: str(value) for key, value in changes.items()}
+            )
+            followed = await self._follow_series(actor, series, updated)
+        await self._after_changes(*followed)
+        await self._expand_and_arm(updated)
         return updated
 
     async def pause_series(self, actor: Actor, series_id: int) -> tuple[SeriesRow, int]:
@@ -143,34 +147,45 @@ class CoordinatorActions(SessionBase):
         series = await self._series(series_id)
         if series.status != "paused":
             raise ConflictError(texts.SERIES_NOT_PAUSED.format(title=display_safe(series.title), status=series.status))
-        updated = await self.db.update_series(series.id, status="active")
-        restored = 0
-        for occurrence in await self._future_sessions(series.id, statuses=["cancelled"]):
-            if occurrence.cancelled_by == "series":
-                before, after = await self.db.restore_occurrence(occurrence.id)
-                await self._announce(SessionChange("restored", before, after, actor.user_id))
-                restored += 1
-        await self.db.add_audit(actor.user_id, "series.resume", f"series:{series.id}", {"restored": restored})
+        async with self.db.transaction():
+            updated = await self.db.update_series(series.id, status="active")
+            restored: list[OccurrenceRow] = []
+            for occurrence in await self._future_sessions(series.id, statuses=["cancelled"]):
+                if occurrence.cancelled_by == "series":
+                    before, after = await self.db.restore_occurrence(occurrence.id)
+                    await self.notices.queue(SessionChange("restored", before, after, actor.user_id))
+                    restored.append(after)
+            await self.db.add_audit(actor.user_id, "series.resume", f"series:{series.id}", {"restored": len(restored)})
+        await self._after_changes(*restored)
         added = await self._expand_and_arm(updated)
-        return updated, restored + added
+        return updated, len(restored) + added
 
     async def _stop_series(self, actor: Actor, series_id: int, status: SeriesStatus) -> tuple[SeriesRow, int]:
         require_coordinator(actor, self.config.roles)
         series = await self._series(series_id)
         if series.status == "ended":
             raise ConflictError(texts.SERIES_ENDED.format(title=display_safe(series.title)))
-        updated = await self.db.update_series(series.id, status=status)
-        cancelled = 0
-        for occurrence in await self._future_sessions(series.id, statuses=["scheduled"]):
-            before, after = await self.db.cancel_occurrence(occurrence.id, by="series")
-            await self._announce(SessionChange("cancelled", before, after, actor.user_id))
-            cancelled += 1
-        await self.db.add_audit(actor.user_id, f"series.{status}", f"series:{series.id}", {"cancelled": cancelled})
-        return updated, cancelled
+        # The series' new status, every cancellation and every notice of them commit together.
+        async with self.db.transaction():
+            updated = await self.db.update_series(series.id, status=status)
+            cancelled: list[OccurrenceRow] = []
+            for occurrence in await self._future_sessions(series.id, statuses=["scheduled"]):
+                before, after = await self.db.cancel_occurrence(occurrence.id, by="series")
+                await self.notices.queue(SessionChange("cancelled", before, after, actor.user_id))
+                cancelled.append(after)
+            await self.db.add_audit(
+                actor.user_id, f"series.{status}", f"series:{series.id}", {"cancelled": len(cancelled)}
+            )
+        await self._after_changes(*cancelled)
+        return updated, len(cancelled)
 
-    async def _follow_series(self, actor: Actor, old: SeriesRow, new: SeriesRow) -> None:
-        """Carry a series edit to its upcoming sessions, pairing old and new sessions by Pacific date."""
+    async def _follow_series(self, actor: Actor, old: SeriesRow, new: SeriesRow) -> list[OccurrenceRow]:
+        """Carry a series edit to its upcoming sessions (in the edit's transaction), pairing them by Pacific date.
+
+        Queues a notice for each change members should hear of; returns the sessions as they now are.
+        """
         now = self.clock()
+        followed: list[OccurrenceRow] = []
         new_starts = {
             utc_to_pacific(start).date(): start
             for start in rule_for(new).occurrences_between(now, now + self.horizon.length)
@@ -179,17 +194,18 @@ class CoordinatorActions(SessionBase):
             day = utc_to_pacific(occurrence.recurrence_id).date()
             if day not in new_starts:
                 before, after = await self.db.cancel_occurrence(occurrence.id, by="series")
-                await self._announce(SessionChange("cancelled", before, after, actor.user_id))
+                await self.notices.queue(SessionChange("cancelled", before, after, actor.user_id))
+                followed.append(after)
                 continue
             rule_start = new_starts[day]
             # A session moved on its own keeps its time; one that followed the rule follows it still.
             start = occurrence.start_utc if occurrence.is_moved else rule_start
             before, after = await self.db.rebase_occurrence(occurrence.id, recurrence_id=rule_start, start=start)
             if before.start_utc != after.start_utc:
-                await self._announce(SessionChange("moved", before, after, actor.user_id))
+                await self.notices.queue(SessionChange("moved", before, after, actor.user_id))
             if new.channel_id != old.channel_id and after.channel_id == old.channel_id:
                 before, after = await self.db.set_occurrence_channel(after.id, new.channel_id)
-                await self._announce(SessionChange("channel", before, after, actor.user_id))
+                await self.notices.queue(SessionChange("channel", before, after, actor.user_id))
             if (new.title, new.duration_minutes, new.default_practice) != (
                 old.title,
                 old.duration_minutes,
@@ -198,9 +214,8 @@ class CoordinatorActions(SessionBase):
                 _, after = await self.db.update_occurrence_details(
                     after.id, title=new.title, duration_minutes=new.duration_minutes, practice=new.default_practice
                 )
-                await self.reminders_follow(after)
-                await self._changed(after)
-        await self._expand_and_arm(new)
+            followed.append(after)
+        return followed
 
     async def add_session(
         self,
@@ -232,9 +247,11 @@ class CoordinatorActions(SessionBase):
         require_coordinator(actor, self.config.roles)
         why = clean_text(reason, what="reason", max_length=MAX_REASON)
         await self.session(occurrence_id)
-        before, after = await self.db.cancel_occurrence(occurrence_id)
-        await self.db.add_audit(actor.user_id, "session.cancel", f"occurrence:{after.id}", {"reason": why})
-        await self._announce(SessionChange("cancelled", before, after, actor.user_id, {"reason": why}))
+        async with self.db.transaction():
+            before, after = await self.db.cancel_occurrence(occurrence_id)
+            await self.db.add_audit(actor.user_id, "session.cancel", f"occurrence:{after.id}", {"reason": why})
+            await self.notices.queue(SessionChange("cancelled", before, after, actor.user_id, {"reason": why}))
+        await self._after_changes(after)
         return after
 
     async def move_session(self, actor: Actor, occurrence_id: int, start: str) -> OccurrenceRow:
@@ -244,9 +261,11 @@ class CoordinatorActions(SessionBase):
         current = await self.session(occurrence_id)
         if instant == current.start_utc:
             raise ScheduleError(texts.SAME_TIME)
-        before, after = await self.db.move_occurrence(occurrence_id, instant)
-        await self.db.add_audit(actor.user_id, "session.move", f"occurrence:{after.id}", {"start": start})
-        await self._announce(SessionChange("moved", before, after, actor.user_id))
+        async with self.db.transaction():
+            before, after = await self.db.move_occurrence(occurrence_id, instant)
+            await self.db.add_audit(actor.user_id, "session.move", f"occurrence:{after.id}", {"start": start})
+            await self.notices.queue(SessionChange("moved", before, after, actor.user_id))
+        await self._after_changes(after)
         return after
 
     async def set_session_channel(self, actor: Actor, occurrence_id: int, channel_id: int) -> OccurrenceRow:
@@ -256,9 +275,11 @@ class CoordinatorActions(SessionBase):
         current = await self.session(occurrence_id)
         if current.channel_id == channel:
             raise ScheduleError(texts.SAME_CHANNEL)
-        before, after = await self.db.set_occurrence_channel(occurrence_id, channel)
-        await self.db.add_audit(actor.user_id, "session.channel", f"occurrence:{after.id}", {"channel": channel})
-        await self._announce(SessionChange("channel", before, after, actor.user_id))
+        async with self.db.transaction():
+            before, after = await self.db.set_occurrence_channel(occurrence_id, channel)
+            await self.db.add_audit(actor.user_id, "session.channel", f"occurrence:{after.id}", {"channel": channel})
+            await self.notices.queue(SessionChange("channel", before, after, actor.user_id))
+        await self._after_changes(after)
         return after
 
     async def assign_teacher(self, actor: Actor, occurrence_id: int, teacher: Actor) -> OccurrenceRow:
@@ -280,9 +301,10 @@ class CoordinatorActions(SessionBase):
                 actor.user_id, "teacher.assign", f"occurrence:{occurrence.id}", {"teacher": teacher.user_id}
             )
             before, after = await self.db.touch_occurrence(occurrence.id)
-        if previous is not None:
-            details = {"old_teacher": previous.teacher_id, "new_teacher": teacher.user_id}
-            await self.notices.announce(SessionChange("teacher", before, after, actor.user_id, details))
+            if previous is not None:
+                details = {"old_teacher": previous.teacher_id, "new_teacher": teacher.user_id}
+                await self.notices.queue(SessionChange("teacher", before, after, actor.user_id, details))
+        self.notices.send_queued()
         await self._changed(after)
         return after
 

@@ -50,11 +50,9 @@ class TeacherActions(SessionBase):
         async with self.db.transaction():
             await self.db.release_teacher(occurrence.id, actor_id=actor.user_id, reason=why)
             before, after = await self.db.touch_occurrence(occurrence.id)
-        await self.notices.announce(
-            SessionChange(
-                "teacher", before, after, actor.user_id, {"old_teacher": claim.teacher_id, "new_teacher": None}
-            )
-        )
+            details = {"old_teacher": claim.teacher_id, "new_teacher": None}
+            await self.notices.queue(SessionChange("teacher", before, after, actor.user_id, details))
+        self.notices.send_queued()
         await self.announcer.to_coordinators(
             texts.RELEASED_FOR_COORDINATORS.format(
                 title=display_safe(after.title),
