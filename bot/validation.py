@@ -1,7 +1,9 @@
-"""Checks for free text people type: titles, reasons, feedback.
+"""Checks for free text people type (titles, reasons, feedback), and the one way it is shown.
 
-Mentions in such text can never ping anyone (the client's allowed mentions forbid it, and
-displays escape markdown); here we refuse what no one means to type and cap what Discord can show.
+`clean_text` refuses what no one means to type and caps what Discord can show; `display_safe`
+makes what was typed inert wherever Discord renders it. Mentions could not ping anyone anyway (the
+client's allowed mentions forbid it), but a heading, a quote or a live link in someone's words would
+still speak with the bot's voice.
 """
 
 from __future__ import annotations
@@ -48,17 +50,41 @@ def clean_text(value: str, *, what: str, max_length: int, multiline: bool = Fals
     return text
 
 
-# Markdown a Discord client interprets anywhere in a line (emphasis, code, spoilers, masked links),
-# and mention syntax; neutralised so user text shows exactly as typed and never pings or links.
-_MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
-_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)")
+# Markdown a Discord client reads anywhere in a line: emphasis, underline, strike-through, spoilers,
+# code, masked links ([text](url)), the escape character itself, and `<`, which opens mentions,
+# timestamps (<t:…>), command mentions (</cmd:id>), custom emoji and bracketed links (<https://…>).
+_INLINE = re.compile(r"([\\*_~`|\[\]<])")
+# What a client reads only at the start of a line: headings (#, ##, ###), subtext (-#), quotes
+# (>, >>>) and list items (-, *, +, 1.). `*` is escaped everywhere already.
+_LINE_START = re.compile(r"^([ \t]*)([#>+-]|[0-9]+(?=\.))", re.MULTILINE)
+# A scheme followed by `://` is a live link wherever it stands.
+_LINK_SCHEME = re.compile(r"(?i)([a-z][a-z0-9+.-]*):(?=//)")
+# Mentions that would ping: @everyone and @here, and <@…>, <@!…>, <@&…>, <#…> (apart: `<@everyone` is both).
+_EVERYONE = re.compile(r"@(?=everyone|here)")
+_MENTION = re.compile(r"<(?=@|#)")
 
 
 def display_safe(text: str) -> str:
-    """User text made inert for display: markdown shown literally, mentions unable to ping or link."""
+    """User text made inert wherever Discord renders it: shown exactly as typed, never formatting, linking or pinging.
+
+    The one function for every title, reason, feedback, recording title and name the bot shows in
+    a message or embed. Markdown is escaped with backslashes (Discord shows the character itself);
+    mention syntax gets a zero-width space, so it stays readable but never resolves. Button and
+    select-option labels and event names, which Discord shows as plain text, take the text as typed.
+    """
     # A zero-width space inside the mention syntax keeps it readable but never a mention.
-    defused = _MENTION.sub(lambda match: match.group(0)[0] + "\u200b" + match.group(0)[1:], text)
-    return _MARKDOWN.sub(r"\\\1", defused)
+    defused = _MENTION.sub("<\u200b", _EVERYONE.sub("@\u200b", text))
+    escaped = _INLINE.sub(r"\\\1", defused)
+    # A line's number marker is escaped at its dot (1\. stays "1."), the others at the marker itself.
+    escaped = _LINE_START.sub(_escape_line_start, escaped)
+    return _LINK_SCHEME.sub(r"\1\\:", escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, marker = match.groups()
+    if marker.isdigit():
+        return f"{indent}{marker}\\"
+    return f"{indent}\\{marker}"
 
 
 def plain_cut(text: str, limit: int) -> str:

@@ -40,6 +40,7 @@ from bot.ports import Alerts, PlaybackResult, Room
 from bot.services.permissions import is_coordinator, is_teacher
 from bot.storage import Database
 from bot.timers import Timers
+from bot.validation import display_safe
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ class SessionRunner:
         if run is None:
             raise ConflictError(texts.CHOICE_ALREADY_MADE)
         self.timers.cancel(job_id("choice", occurrence.id))
-        await self.room.post(occurrence, texts.CHOICE_MADE.format(choice=label))
+        await self.room.post(occurrence, texts.CHOICE_MADE.format(choice=display_safe(label)))
         self.timers.schedule_at(
             job_id("play", occurrence.id), self.clock(), self._play_choice, occurrence.id, choice, 0.0
         )
@@ -467,7 +468,9 @@ class SessionRunner:
         result = await self.room.play(occurrence, recording, skip_seconds=skip_seconds)
         if result.refused:
             await self.alerts.to_coordinators(
-                texts.RECORDING_REFUSED.format(title=recording.title, id=recording.id, reason=result.reason)
+                texts.RECORDING_REFUSED.format(
+                    title=display_safe(recording.title), id=recording.id, reason=result.reason
+                )
             )
         return result
 

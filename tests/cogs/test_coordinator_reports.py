@@ -12,6 +12,7 @@ from PIL import Image
 from bot.adapters.bot import PracticeCirclesBot
 from bot.services.reports import AUDIT_COLUMNS
 from loopback import Sandbox
+from loopback.markdown import render
 from loopback.people import Reply
 from loopback.world import Attachment
 from tests.cogs.coordinator_support import ask, pacific_day, weekly_series
@@ -117,7 +118,10 @@ async def test_audit_shows_who_changed_what_and_when(sandbox: Sandbox, practice:
     lines = [line for line in reply.embeds[0]["description"].splitlines() if f"<@{laila.id}>" in line]
     assert len(lines) == 3 and all(line.startswith("<t:") for line in lines)
     assert f"**cancelled a session** · session #{sessions[1].id}" in lines[0]
-    assert "reason: \\*\\*Holiday\\*\\* <\u200b@everyone>" in lines[0], "typed text is shown inert"
+    shown = render(lines[0])
+    assert "reason: **Holiday** <@everyone>" in shown.text.replace("\u200b", ""), "typed text is shown as typed"
+    assert shown.styles == ["bold"], "only the bot's own bold action name; the typed ** shows as typed"
+    assert shown.mentions == [f"@{laila.id}"], "the typed @everyone is no mention"
     assert f"**moved a session** · session #{sessions[0].id}" in lines[1]
     assert f"**created a series** · series #{series.id}" in lines[2]
 
