@@ -14,6 +14,7 @@ from loopback.gateway import Gateway, Intent
 from loopback.world import (
     Channel,
     ChannelType,
+    Guild,
     Member,
     Message,
     ScheduledEvent,
@@ -88,9 +89,20 @@ class Events:
         self.gateway.dispatch("GUILD_MEMBER_ADD", data)
 
     def member_updated(self, member: Member) -> None:
-        """GUILD_MEMBER_UPDATE."""
-        data = payloads.member(self.world, member) | {"guild_id": self._guild_id()}
+        """GUILD_MEMBER_UPDATE (in the member's own guild)."""
+        guild_id = str(self.world.guild_by_id(member.guild_id).id)
+        data = payloads.member(self.world, member) | {"guild_id": guild_id}
         self.gateway.dispatch("GUILD_MEMBER_UPDATE", data)
+
+    def guild_joined(self, guild: Guild) -> None:
+        """GUILD_CREATE for a guild the bot was just added to (`World.add_guild`)."""
+        data = payloads.guild_create(self.world, member_ids=[self.world.bot_user.id], g=guild)
+        del data["unavailable"]  # a join, not a guild coming back from an outage
+        self.gateway.dispatch("GUILD_CREATE", data)
+
+    def guild_left(self, guild: Guild) -> None:
+        """GUILD_DELETE without `unavailable`: the bot is no longer in the guild."""
+        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)})
 
     def member_removed(self, member: Member) -> None:
         """GUILD_MEMBER_REMOVE."""

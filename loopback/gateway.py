@@ -22,7 +22,7 @@ from aiohttp import WSMsgType, web
 
 from loopback import payloads
 from loopback.signals import Signals
-from loopback.world import ApplicationFlag, World
+from loopback.world import ApplicationFlag, Guild, World
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ ALL_INTENTS = sum(int(i) for i in Intent)
 _GUILD_EVENT_INTENTS: dict[str, Intent] = {
     "GUILD_CREATE": Intent.GUILDS,
     "GUILD_UPDATE": Intent.GUILDS,
+    "GUILD_DELETE": Intent.GUILDS,
     "GUILD_ROLE_CREATE": Intent.GUILDS,
     "GUILD_ROLE_UPDATE": Intent.GUILDS,
     "GUILD_ROLE_DELETE": Intent.GUILDS,
@@ -350,7 +351,7 @@ class Gateway:
         ready = {
             "v": 10,
             "user": payloads.current_user(world),
-            "guilds": [payloads.unavailable_guild(world)],
+            "guilds": [payloads.unavailable_guild(world, guild) for guild in world.bot_guilds()],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self._url(),
@@ -367,11 +368,12 @@ class Gateway:
         self._send_dispatch(session, "READY", ready)
         self.signals.bump("ready")
         if session.has(Intent.GUILDS):
-            self._send_dispatch(
-                session,
-                "GUILD_CREATE",
-                payloads.guild_create(world, member_ids=self._initial_members(session)),
-            )
+            for guild in world.bot_guilds():
+                self._send_dispatch(
+                    session,
+                    "GUILD_CREATE",
+                    payloads.guild_create(world, member_ids=self._initial_members(session, guild), g=guild),
+                )
 
     def _privileged_allowed(self, intents: int) -> bool:
         app = self.world.application
@@ -394,9 +396,8 @@ class Gateway:
         )
         return all(not intents & intent or app.allows(full, limited) for intent, full, limited in checks)
 
-    def _initial_members(self, session: GatewaySession) -> list[int]:
+    def _initial_members(self, session: GatewaySession, guild: Guild) -> list[int]:
         """GUILD_CREATE lists all members only with GUILD_PRESENCES; else the bot and people in voice."""
-        guild = self.world.guild
         if session.has(Intent.GUILD_PRESENCES):
             return list(guild.members)
         ids = [self.world.bot_user.id, *guild.voice_states]
@@ -437,7 +438,7 @@ class Gateway:
         self.signals.bump("resumed")
 
     def _request_members(self, session: GatewaySession, data: dict[str, Any]) -> None:
-        guild = self.world.guild
+        guild = self.world.guilds.get(int(data.get("guild_id") or self.world.guild.id), self.world.guild)
         query = str(data.get("query") or "").casefold()
         limit = int(data.get("limit") or 0)
         user_ids = {int(u) for u in data.get("user_ids") or []} if data.get("user_ids") is not None else None

@@ -15,6 +15,7 @@ from loopback.world import (
     Channel,
     ChannelType,
     EntityType,
+    Guild,
     InteractionRecord,
     Member,
     Message,
@@ -213,10 +214,11 @@ def voice_state(world: World, v: VoiceState, *, with_member: bool = True, with_g
         "suppress": v.suppress,
         "request_to_speak_timestamp": iso(v.request_to_speak_timestamp),
     }
+    guild = world.guild_of(world.channel(v.channel_id))
     if with_guild:
-        data["guild_id"] = str(world.guild.id)
-    if with_member and v.user_id in world.guild.members:
-        data["member"] = member(world, world.guild.members[v.user_id])
+        data["guild_id"] = str(guild.id)
+    if with_member and v.user_id in guild.members:
+        data["member"] = member(world, guild.members[v.user_id])
     return data
 
 
@@ -371,7 +373,7 @@ def interaction_metadata(world: World, record: InteractionRecord, message_id: in
         "id": str(record.id),
         "type": record.type,
         "user": user(world.users[record.user_id]),
-        "authorizing_integration_owners": {"0": str(world.guild.id)} if record.guild_id else {},
+        "authorizing_integration_owners": {"0": str(record.guild_id)} if record.guild_id else {},
     }
     if record.original_message_id is not None and record.original_message_id != message_id:
         data["original_response_message_id"] = str(record.original_message_id)
@@ -443,9 +445,9 @@ def application(world: World) -> Json:
     }
 
 
-def guild(world: World) -> Json:
-    """The guild object (as GET /guilds/{id} returns it)."""
-    g = world.guild
+def guild(world: World, g: Guild | None = None) -> Json:
+    """A guild object (as GET /guilds/{id} returns it); the first guild unless given."""
+    g = g or world.guild
     return {
         "id": str(g.id),
         "name": g.name,
@@ -490,10 +492,10 @@ def guild(world: World) -> Json:
     }
 
 
-def guild_create(world: World, *, member_ids: list[int]) -> Json:
-    """GUILD_CREATE: the guild plus channels, threads, members, voice states, Stages and events."""
-    g = world.guild
-    data = guild(world)
+def guild_create(world: World, *, member_ids: list[int], g: Guild | None = None) -> Json:
+    """GUILD_CREATE: a guild (the first unless given) plus channels, threads, members, voice states, Stages, events."""
+    g = g or world.guild
+    data = guild(world, g)
     channels = [c for c in g.channels.values() if not c.is_thread]
     threads = [c for c in g.channels.values() if c.is_thread and not c.archived]
     data.update(
@@ -524,6 +526,6 @@ def _own_thread_member(world: World, thread: Channel) -> Json:
     return {"member": thread_member(own, thread.id)} if own else {}
 
 
-def unavailable_guild(world: World) -> Json:
-    """How READY lists the guild before GUILD_CREATE fills it in."""
-    return {"id": str(world.guild.id), "unavailable": True}
+def unavailable_guild(world: World, g: Guild | None = None) -> Json:
+    """How READY lists a guild (the first unless given) before GUILD_CREATE fills it in."""
+    return {"id": str((g or world.guild).id), "unavailable": True}

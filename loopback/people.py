@@ -195,6 +195,8 @@ class SimulatedPerson:
     def __init__(self, sandbox: Sandbox, member: Member) -> None:
         self.sandbox = sandbox
         self.member = member
+        # The guild this person acts in: their membership's (the first guild for most people).
+        self.guild = sandbox.world.guild_by_id(member.guild_id)
 
     # ---- who ------------------------------------------------------------------------------------
 
@@ -229,8 +231,8 @@ class SimulatedPerson:
 
     @property
     def voice_state(self) -> VoiceState | None:
-        """Where this person is in voice, if anywhere."""
-        return self.world.voice_state(self.id)
+        """Where this person is in voice in their guild, if anywhere."""
+        return self.world.voice_state(self.id, self.guild)
 
     def dms(self) -> list[Message]:
         """Messages the bot sent this person by DM, oldest first."""
@@ -259,7 +261,7 @@ class SimulatedPerson:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> InteractionHandle:
         """Run `/name [group] [subcommand] options...` as this person (from the registered command)."""
-        command = self.world.find_command(name)
+        command = self.world.find_command(name, guild=self.guild)
         where = self._channel(channel)
         self._check_command_allowed(command, where)
         path = subcommand.split() if isinstance(subcommand, str) else list(subcommand or [])
@@ -287,7 +289,7 @@ class SimulatedPerson:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> list[dict[str, Any]]:
         """Type `typed` into option `focused` of `/name` and return the bot's suggestions."""
-        command = self.world.find_command(name)
+        command = self.world.find_command(name, guild=self.guild)
         where = self._channel(channel)
         self._check_command_allowed(command, where)
         path = subcommand.split() if isinstance(subcommand, str) else list(subcommand or [])
@@ -652,10 +654,10 @@ class SimulatedPerson:
             return self.world.open_dm(self.id)
         if channel is not None:
             return self.world.find_channel(channel)
-        for candidate in self.world.guild.channels.values():
+        for candidate in self.guild.channels.values():
             if candidate.name == "general":
                 return candidate
-        return next(c for c in self.world.guild.channels.values() if c.type == ChannelType.GUILD_TEXT)
+        return next(c for c in self.guild.channels.values() if c.type == ChannelType.GUILD_TEXT)
 
     def _start(
         self,
@@ -700,19 +702,20 @@ class SimulatedPerson:
                 "app_permissions": str(int(world.permissions_in(world.bot_member(), channel))),
             }
         else:
+            guild = world.guild_of(channel)
             payload |= {
-                "guild_id": str(world.guild.id),
+                "guild_id": str(guild.id),
                 "guild": {
-                    "id": str(world.guild.id),
-                    "locale": world.guild.preferred_locale,
-                    "features": list(world.guild.features),
+                    "id": str(guild.id),
+                    "locale": guild.preferred_locale,
+                    "features": list(guild.features),
                 },
-                "guild_locale": world.guild.preferred_locale,
+                "guild_locale": guild.preferred_locale,
                 "channel": payloads.partial_channel(world, channel, self.member),
                 "member": payloads.member(world, self.member, permissions_in=channel),
-                "app_permissions": str(int(world.permissions_in(world.bot_member(), channel))),
+                "app_permissions": str(int(world.permissions_in(world.bot_member(guild), channel))),
                 "context": 0,
-                "authorizing_integration_owners": {"0": str(world.guild.id)},
+                "authorizing_integration_owners": {"0": str(guild.id)},
             }
         if message is not None:
             payload["message"] = payloads.message(world, message, sandbox.base_url)
@@ -722,7 +725,7 @@ class SimulatedPerson:
             type=kind,
             user_id=self.id,
             channel_id=channel.id,
-            guild_id=None if in_dm else world.guild.id,
+            guild_id=None if in_dm else world.guild_of(channel).id,
             created_clock=sandbox.clock(),
             payload=payload,
             name=name,
@@ -782,7 +785,7 @@ class SimulatedPerson:
 
     async def leave_voice(self) -> None:
         """Leave voice."""
-        left = self.world.leave_voice(self.id)
+        left = self.world.leave_voice(self.id, self.guild)
         if left is None:
             raise ActionRefused(f"{self.name} is not in voice")
         self.sandbox.events.voice_state_changed(left, left=True)

@@ -35,7 +35,7 @@ from loopback.routes import build_router
 from loopback.signals import Signals
 from loopback.spec import OpenAPISpec
 from loopback.voice import VoiceServer
-from loopback.world import Channel, Message, Permission, World
+from loopback.world import Channel, Guild, Message, Permission, World
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,11 @@ class Sandbox:
 
     # ---- people and reading the world ------------------------------------------------------------
 
-    def person(self, who: int | str) -> SimulatedPerson:
-        """A simulated member, by user id or name."""
+    def person(self, who: int | str, guild: Guild | None = None) -> SimulatedPerson:
+        """A simulated member, by user id or name; in another guild than the first when `guild` is given."""
+        if guild is not None and guild is not self.world.guild:
+            user_id = who if isinstance(who, int) else self.world.find_member(who).id
+            return SimulatedPerson(self, self.world.member(user_id, guild))
         member = self.world.find_member(who)
         if member.id not in self._people:
             self._people[member.id] = SimulatedPerson(self, member)

@@ -257,7 +257,7 @@ class Role:
 
 @dataclass
 class Member:
-    """A user's membership of the guild."""
+    """A user's membership of a guild."""
 
     user: User
     roles: list[int] = field(default_factory=list)
@@ -268,6 +268,8 @@ class Member:
     communication_disabled_until: datetime | None = None
     dms_closed: bool = False
     locale: str = "en-US"
+    # The guild this membership is of; None is the world's first guild (the community's server).
+    guild_id: int | None = None
 
     @property
     def id(self) -> int:
@@ -572,7 +574,7 @@ class Application:
 
 @dataclass
 class Guild:
-    """The one guild of the sandbox."""
+    """A guild of the sandbox: the first is the community's server; `World.add_guild` adds others."""
 
     id: int
     name: str
@@ -641,6 +643,9 @@ class World:
         guild_id = self.snowflakes.next()
         self.guild = Guild(id=guild_id, name=guild_name, owner_id=0, created_at=self.now())
         self.guild.roles[guild_id] = Role(id=guild_id, name="@everyone", permissions=EVERYONE_DEFAULT)
+        # Every guild by id, the first included. Other guilds model membership, voice, interactions,
+        # member edits and the bot leaving; channel, role and event routes serve the first guild only.
+        self.guilds: dict[int, Guild] = {guild_id: self.guild}
         self.messages: dict[int, Message] = {}
         self.channel_messages: dict[int, list[int]] = {}
         self.dm_channels: dict[int, int] = {}
@@ -787,16 +792,57 @@ class World:
         world.add_member(world.bot_user, roles=[bot_role])
         return world
 
+    def add_guild(self, name: str, *, owner: User | None = None) -> Guild:
+        """Another server, as Discord creates one from its default template, with the bot invited to it.
+
+        It has @everyone, a text channel "general" and a voice channel "General"; the bot joins with
+        its own managed role, as an invite with permissions gives it.
+        """
+        guild_id = self.snowflakes.next()
+        owner = owner or self.add_user(f"owner{guild_id % 10000}", "Owner")
+        guild = Guild(id=guild_id, name=name, owner_id=owner.id, features=[], created_at=self.now())
+        guild.roles[guild_id] = Role(id=guild_id, name="@everyone", permissions=EVERYONE_DEFAULT)
+        self.guilds[guild_id] = guild
+        text = self.add_channel("Text Channels", ChannelType.GUILD_CATEGORY, guild=guild, position=0)
+        self.add_channel("general", ChannelType.GUILD_TEXT, guild=guild, parent=text, position=0)
+        voice = self.add_channel("Voice Channels", ChannelType.GUILD_CATEGORY, guild=guild, position=1)
+        self.add_channel("General", ChannelType.GUILD_VOICE, guild=guild, parent=voice, position=0)
+        self.add_member(owner, guild=guild)
+        bot_role = self.add_role(
+            self.bot_user.global_name or self.bot_user.username,
+            Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES | Permission.CONNECT | Permission.MUTE_MEMBERS,
+            guild=guild,
+            position=1,
+            managed=True,
+            bot_id=self.bot_user.id,
+        )
+        self.add_member(self.bot_user, roles=[bot_role], guild=guild)
+        return guild
+
+    def guild_by_id(self, guild_id: int | None) -> Guild:
+        """A guild by id (None: the first guild)."""
+        return self.guild if guild_id is None else self.guilds[guild_id]
+
+    def guild_of(self, channel: Channel) -> Guild:
+        """The guild a guild channel or thread belongs to."""
+        return self.guild_by_id(channel.guild_id)
+
+    def bot_guilds(self) -> list[Guild]:
+        """The guilds the bot is a member of, the first one first."""
+        return [g for g in self.guilds.values() if self.bot_user.id in g.members]
+
     def add_user(self, username: str, global_name: str | None = None, *, bot: bool = False) -> User:
         """Create a Discord account."""
         user = User(id=self.snowflakes.next(), username=username, global_name=global_name, bot=bot)
         self.users[user.id] = user
         return user
 
-    def add_role(self, name: str, permissions: Permission = NO_PERMISSIONS, **fields: Any) -> Role:
-        """Create a guild role."""
+    def add_role(
+        self, name: str, permissions: Permission = NO_PERMISSIONS, *, guild: Guild | None = None, **fields: Any
+    ) -> Role:
+        """Create a role in a guild (the first unless given)."""
         role = Role(id=self.snowflakes.next(), name=name, permissions=permissions, **fields)
-        self.guild.roles[role.id] = role
+        (guild or self.guild).roles[role.id] = role
         return role
 
     def add_channel(
@@ -806,20 +852,22 @@ class World:
         *,
         parent: Channel | None = None,
         overwrites: Iterable[Overwrite] = (),
+        guild: Guild | None = None,
         **fields: Any,
     ) -> Channel:
-        """Create a guild channel or category."""
+        """Create a channel or category in a guild (the first unless given)."""
+        guild = guild or self.guild
         channel = Channel(
             id=self.snowflakes.next(),
             type=type,
             name=name,
-            guild_id=self.guild.id,
+            guild_id=guild.id,
             parent_id=parent.id if parent else None,
             overwrites={o.id: o for o in overwrites},
             created_at=self.now(),
             **fields,
         )
-        self.guild.channels[channel.id] = channel
+        guild.channels[channel.id] = channel
         return channel
 
     def add_member(
@@ -831,32 +879,42 @@ class World:
         nick: str | None = None,
         dms_closed: bool = False,
         bot: bool = False,
+        guild: Guild | None = None,
     ) -> Member:
-        """Add a person (a new user unless a `User` is given) to the guild."""
+        """Add a person (a new user unless a `User` is given) to a guild (the first unless given)."""
         if isinstance(user, str):
             user = self.add_user(user, global_name, bot=bot)
-        member = Member(user=user, roles=[r.id for r in roles], nick=nick, dms_closed=dms_closed, joined_at=self.now())
-        self.guild.members[user.id] = member
+        guild = guild or self.guild
+        member = Member(
+            user=user,
+            roles=[r.id for r in roles],
+            nick=nick,
+            dms_closed=dms_closed,
+            joined_at=self.now(),
+            guild_id=None if guild is self.guild else guild.id,
+        )
+        guild.members[user.id] = member
         return member
 
-    def remove_member(self, user_id: int) -> Member:
-        """Someone leaves the guild: out of voice, threads and event interest lists too."""
-        member = self.member(user_id)
-        del self.guild.members[user_id]
-        self.guild.voice_states.pop(user_id, None)
-        for channel in self.guild.channels.values():
+    def remove_member(self, user_id: int, guild: Guild | None = None) -> Member:
+        """Someone leaves a guild (the first unless given): out of voice, threads and event interest lists too."""
+        guild = guild or self.guild
+        member = self.member(user_id, guild)
+        del guild.members[user_id]
+        guild.voice_states.pop(user_id, None)
+        for channel in guild.channels.values():
             channel.thread_members.pop(user_id, None)
-        for event in self.guild.scheduled_events.values():
+        for event in guild.scheduled_events.values():
             if user_id in event.interested:
                 event.interested.remove(user_id)
         return member
 
     # ---- lookups -------------------------------------------------------------------------------
 
-    def member(self, user_id: int) -> Member:
-        """The guild member with this id, or a 404 `Unknown Member`."""
+    def member(self, user_id: int, guild: Guild | None = None) -> Member:
+        """The member of a guild (the first unless given) with this id, or a 404 `Unknown Member`."""
         try:
-            return self.guild.members[user_id]
+            return (guild or self.guild).members[user_id]
         except KeyError:
             raise unknown("Member", 10007) from None
 
@@ -869,16 +927,27 @@ class World:
 
     def channel(self, channel_id: int) -> Channel:
         """A guild channel, thread or DM channel by id, or a 404 `Unknown Channel`."""
-        channel = self.guild.channels.get(channel_id) or self.dm_channel_objects.get(channel_id)
+        channel = self.dm_channel_objects.get(channel_id)
+        for guild in self.guilds.values():
+            channel = channel or guild.channels.get(channel_id)
         if channel is None:
             raise unknown("Channel", 10003)
         return channel
 
-    def require_guild(self, guild_id: int) -> Guild:
-        """The guild if the id is ours, else a 404 `Unknown Guild`."""
-        if guild_id != self.guild.id:
+    def require_guild(self, guild_id: int, *, first_only: bool = True) -> Guild:
+        """A guild the bot is in, else 404 `Unknown Guild` (or 403 `Missing Access` for one it left).
+
+        Routes the sandbox models only for its first guild pass `first_only`; asked about another,
+        they fail loudly with a 500 rather than answer about the wrong guild.
+        """
+        guild = self.guilds.get(guild_id)
+        if guild is None:
             raise unknown("Guild", 10004)
-        return self.guild
+        if self.bot_user.id not in guild.members:
+            raise missing_access()
+        if first_only and guild is not self.guild:
+            raise WorldError(500, 0, "the sandbox serves this route for its first guild only")
+        return guild
 
     def find_member(self, name_or_id: int | str) -> Member:
         """A member by id, username, global name or nick (case-insensitive)."""
@@ -932,11 +1001,12 @@ class World:
 
     def base_permissions(self, member: Member) -> Permission:
         """Guild-level permissions from @everyone and the member's roles."""
-        if member.id == self.guild.owner_id:
+        guild = self.guild_by_id(member.guild_id)
+        if member.id == guild.owner_id:
             return ALL_PERMISSIONS
-        perms = self.guild.everyone.permissions
+        perms = guild.everyone.permissions
         for role_id in member.roles:
-            role = self.guild.roles.get(role_id)
+            role = guild.roles.get(role_id)
             if role is not None:
                 perms |= role.permissions
         if perms & Permission.ADMINISTRATOR:
@@ -948,11 +1018,12 @@ class World:
         if channel.type == ChannelType.DM:
             return Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES | Permission.READ_MESSAGE_HISTORY
         perms = self.base_permissions(member)
-        if perms & Permission.ADMINISTRATOR or member.id == self.guild.owner_id:
+        guild = self.guild_of(channel)
+        if perms & Permission.ADMINISTRATOR or member.id == guild.owner_id:
             return ALL_PERMISSIONS
-        source = self.guild.channels.get(channel.parent_id) if channel.is_thread and channel.parent_id else channel
+        source = guild.channels.get(channel.parent_id) if channel.is_thread and channel.parent_id else channel
         overwrites = (source or channel).overwrites
-        everyone = overwrites.get(self.guild.id)
+        everyone = overwrites.get(guild.id)
         if everyone:
             perms = (perms & ~everyone.deny) | everyone.allow
         allow = deny = Permission(0)
@@ -1000,13 +1071,14 @@ class World:
         positions = [self.guild.roles[r].position for r in member.roles if r in self.guild.roles]
         return max(positions, default=0)
 
-    def bot_member(self) -> Member:
-        """The bot's own membership."""
-        return self.member(self.bot_user.id)
+    def bot_member(self, guild: Guild | None = None) -> Member:
+        """The bot's own membership (of the first guild unless given)."""
+        return self.member(self.bot_user.id, guild)
 
     def require(self, needed: Permission, channel: Channel | None = None) -> None:
-        """Raise Discord's 403 if the bot lacks `needed` (in `channel`, or guild-wide)."""
-        bot = self.bot_member()
+        """Raise Discord's 403 if the bot lacks `needed` (in `channel`, or guild-wide in the first guild)."""
+        in_guild = channel is not None and channel.guild_id is not None
+        bot = self.bot_member(self.guild_of(channel) if channel is not None and in_guild else None)
         have = self.permissions_in(bot, channel) if channel is not None else self.base_permissions(bot)
         if channel is not None and not have & Permission.VIEW_CHANNEL:
             raise missing_access()
@@ -1141,9 +1213,9 @@ class World:
 
     # ---- voice -------------------------------------------------------------------------------
 
-    def voice_state(self, user_id: int) -> VoiceState | None:
-        """Where a user is in voice, if anywhere."""
-        return self.guild.voice_states.get(user_id)
+    def voice_state(self, user_id: int, guild: Guild | None = None) -> VoiceState | None:
+        """Where a user is in voice in a guild (the first unless given), if anywhere."""
+        return (guild or self.guild).voice_states.get(user_id)
 
     def join_voice(
         self,
@@ -1157,8 +1229,9 @@ class World:
         """Put a member in a voice or Stage channel (Stage joiners start in the audience)."""
         if not channel.is_voice:
             raise WorldError(400, 50024, "Cannot execute action on this channel type")
-        member = self.member(user_id)
-        previous = self.guild.voice_states.get(user_id)
+        guild = self.guild_of(channel)
+        member = self.member(user_id, guild)
+        previous = guild.voice_states.get(user_id)
         if previous is not None and previous.channel_id == channel.id:
             # Same channel (e.g. a self-mute change): Stage speaker state and raised hand stay.
             suppress, raised_hand = previous.suppress, previous.request_to_speak_timestamp
@@ -1175,16 +1248,17 @@ class World:
             suppress=suppress,
             request_to_speak_timestamp=raised_hand,
         )
-        self.guild.voice_states[user_id] = state
+        guild.voice_states[user_id] = state
         return state
 
-    def leave_voice(self, user_id: int) -> VoiceState | None:
-        """Take a member out of voice; returns the state they left."""
-        return self.guild.voice_states.pop(user_id, None)
+    def leave_voice(self, user_id: int, guild: Guild | None = None) -> VoiceState | None:
+        """Take a member out of voice in a guild (the first unless given); returns the state they left."""
+        return (guild or self.guild).voice_states.pop(user_id, None)
 
     def voice_members(self, channel_id: int) -> list[int]:
         """User ids currently in a voice or Stage channel."""
-        return [s.user_id for s in self.guild.voice_states.values() if s.channel_id == channel_id]
+        guild = self.guild_of(self.channel(channel_id))
+        return [s.user_id for s in guild.voice_states.values() if s.channel_id == channel_id]
 
     # ---- commands ----------------------------------------------------------------------------
 
@@ -1228,9 +1302,9 @@ class World:
         self.commands[command.id] = command
         return command, old is None
 
-    def find_command(self, name: str, type: int = 1) -> ApplicationCommand:
-        """A registered command visible in our guild (guild commands win over global ones)."""
-        for guild_id in (self.guild.id, None):
+    def find_command(self, name: str, type: int = 1, guild: Guild | None = None) -> ApplicationCommand:
+        """A registered command visible in a guild, the first unless given (guild commands win over global ones)."""
+        for guild_id in ((guild or self.guild).id, None):
             for command in self.commands_for(guild_id):
                 if command.name == name and command.type == type:
                     return command

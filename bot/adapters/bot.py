@@ -21,6 +21,7 @@ from bot.adapters.board import DiscordBoard
 from bot.adapters.delivery import DiscordAnnouncer, DiscordMessenger
 from bot.adapters.endpoints import DiscordEndpoints
 from bot.adapters.error_reply import reply_to_error
+from bot.adapters.guilds import confine_to_guild, guilds_to_leave, leave_guild
 from bot.adapters.pacing import pace_requests
 from bot.adapters.room import DiscordRoom
 from bot.adapters.server_check import ServerReport, startup_report
@@ -116,6 +117,9 @@ class PracticeCirclesBot(commands.Bot):
         self.endpoints.apply(self)
         # A fan-out of reminders would otherwise run into Discord's global rate limit (see bot.adapters.pacing).
         pace_requests(self.http)
+        # Nothing from another server reaches the cogs or the core (see bot.adapters.guilds).
+        confine_to_guild(self, config.guild.id)
+        self._leaving: set[int] = set()
         # The calendar feeds and the public page, when [web] is enabled; they name channels as Discord has them.
         self.web: WebServer | None = None
         if config.web_enabled is not None:
@@ -160,6 +164,9 @@ class PracticeCirclesBot(commands.Bot):
         self.dispatch("core_ready")
         # Beside the work, not before it: a slow answer from Discord here must not hold up sessions.
         self.setup_check = asyncio.create_task(self._check_setup(), name="setup-check")
+        # After the core, so a slow answer from Discord delays nothing; the gate ignores those servers meanwhile.
+        for guild in guilds_to_leave(self, self.core.config.guild.id):
+            await self._leave(guild)
 
     async def _check_setup(self) -> ServerReport | None:
         """The same checks as `check --live`, from the running bot; coordinators hear once of what is wrong."""
@@ -184,6 +191,25 @@ class PracticeCirclesBot(commands.Bot):
             return False
         have = channel.permissions_for(channel.guild.me)
         return have.view_channel and have.send_messages
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Invited to another server while running: leave it (the gate already ignores what happens there)."""
+        if guild in guilds_to_leave(self, self.core.config.guild.id):
+            await self._leave(guild)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Another server back after an outage (or arriving late at start-up): leave it too."""
+        await self.on_guild_join(guild)
+
+    async def _leave(self, guild: discord.Guild) -> None:
+        """Leave a server once, however many events asked for it meanwhile."""
+        if guild.id in self._leaving:
+            return
+        self._leaving.add(guild.id)
+        try:
+            await leave_guild(guild, self.core.config.guild.id)
+        finally:
+            self._leaving.discard(guild.id)
 
     async def close(self) -> None:
         """Stop the web server, timers and setup check; let messages in flight finish (briefly); disconnect."""

@@ -69,6 +69,13 @@ CORE_START_FAILED = (
     "The log above has the details; once the cause is fixed the bot starts normally"
 )
 
+# To someone who uses the bot's command or button in a server other than the community's (the only
+# answer the bot gives there; nothing else is done).
+OTHER_SERVER = (
+    "This bot serves its own community's server only, so nothing was done here. "
+    "The practice sessions, and everything about them, are in that server."
+)
+
 # Error replies (the single error handler in bot.adapters.bot uses these).
 NOT_ALLOWED = "Sorry — that action is for someone with a different role. Nothing was changed."
 UNEXPECTED_ERROR = (

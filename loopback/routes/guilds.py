@@ -77,8 +77,8 @@ async def list_roles(sandbox: Sandbox, req: ApiRequest) -> Reply:
 
 async def get_member(sandbox: Sandbox, req: ApiRequest) -> Reply:
     """GET /guilds/{guild_id}/members/{user_id}."""
-    _guild(sandbox, req)
-    return Reply(body=payloads.member(sandbox.world, sandbox.world.member(req.snowflake("user_id"))))
+    guild = sandbox.world.require_guild(req.snowflake("guild_id"), first_only=False)
+    return Reply(body=payloads.member(sandbox.world, sandbox.world.member(req.snowflake("user_id"), guild)))
 
 
 async def list_members(sandbox: Sandbox, req: ApiRequest) -> Reply:
@@ -108,13 +108,18 @@ def _outranks(sandbox: Sandbox, target: Member) -> bool:
 
 
 async def edit_member(sandbox: Sandbox, req: ApiRequest) -> Reply:
-    """PATCH /guilds/{guild_id}/members/{user_id}: nick, roles, mute, deaf, move or disconnect, timeout."""
-    _guild(sandbox, req)
+    """PATCH /guilds/{guild_id}/members/{user_id}: nick, roles, mute, deaf, move or disconnect, timeout.
+
+    In another guild than the first, only the voice fields (mute, deaf, channel_id) are modelled.
+    """
     world = sandbox.world
-    target = world.member(req.snowflake("user_id"))
+    guild = world.require_guild(req.snowflake("guild_id"), first_only=False)
+    target = world.member(req.snowflake("user_id"), guild)
     body = req.json()
+    if guild is not world.guild and set(body) - {"mute", "deaf", "channel_id"}:
+        world.require_guild(guild.id)  # the sandbox's 500: modelled for the first guild only
     member_changed = voice_changed = False
-    state = world.voice_state(target.id)
+    state = world.voice_state(target.id, guild)
     if "nick" in body:
         needed = Permission.CHANGE_NICKNAME if target.id == world.bot_user.id else Permission.MANAGE_NICKNAMES
         world.require(needed)
@@ -146,7 +151,7 @@ async def edit_member(sandbox: Sandbox, req: ApiRequest) -> Reply:
             raise WorldError(*NOT_IN_VOICE)
         world.require(Permission.MOVE_MEMBERS, world.channel(state.channel_id))
         if body["channel_id"] is None:
-            left = world.leave_voice(target.id)
+            left = world.leave_voice(target.id, guild)
         else:
             destination = world.channel(int(body["channel_id"]))
             if not destination.is_voice:

@@ -54,6 +54,17 @@ async def open_dm(sandbox: Sandbox, req: ApiRequest) -> Reply:
     return Reply(body=payloads.channel(sandbox.world, channel))
 
 
+async def leave_guild(sandbox: Sandbox, req: ApiRequest) -> Reply:
+    """DELETE /users/@me/guilds/{guild_id}: the bot leaves a guild (GUILD_DELETE follows on the gateway)."""
+    world = sandbox.world
+    guild = world.require_guild(req.snowflake("guild_id"), first_only=False)
+    for state in [s for s in guild.voice_states.values() if s.user_id == world.bot_user.id]:
+        world.leave_voice(state.user_id, guild)
+    world.remove_member(world.bot_user.id, guild)
+    sandbox.events.guild_left(guild)
+    return Reply(status=204)
+
+
 def register(router: Router) -> None:
     """Add this module's routes."""
     router.add("GET", "/users/@me", get_current_user)
@@ -63,3 +74,4 @@ def register(router: Router) -> None:
     router.add("GET", "/gateway", get_gateway, auth=False)
     router.add("GET", "/gateway/bot", get_gateway_bot)
     router.add("POST", "/users/@me/channels", open_dm)
+    router.add("DELETE", "/users/@me/guilds/{guild_id}", leave_guild)
