@@ -824,8 +824,12 @@ class World:
         return self.guild if guild_id is None else self.guilds[guild_id]
 
     def guild_of(self, channel: Channel) -> Guild:
-        """The guild a guild channel or thread belongs to."""
-        return self.guild_by_id(channel.guild_id)
+        """The guild a guild channel or thread belongs to.
+
+        A channel naming a guild the world does not hold (a test's stand-in for some other server's
+        object) is read by the first guild's rules.
+        """
+        return self.guilds.get(channel.guild_id or self.guild.id, self.guild)
 
     def bot_guilds(self) -> list[Guild]:
         """The guilds the bot is a member of, the first one first."""
