@@ -111,5 +111,6 @@ async def test_voice_and_commands_in_another_server_do_nothing_and_the_bot_leave
         third = world.add_guild("A Third Server")
         sandbox.events.guild_joined(third)
         await sandbox.wait_until(lambda: world.bot_user.id not in third.members, timeout=10, what="it leaves again")
+    assert sandbox.spec_violations == [] and sandbox.unknown_routes == []
     left = [r.getMessage() for r in caplog.records if r.getMessage().startswith("left the server")]
     assert len(left) == 2 and "'Another Server'" in left[0] and f"({config.guild.id})" in left[0]
