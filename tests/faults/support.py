@@ -359,3 +359,29 @@ class KillSwitch:
                 self._fire()
 
         response.write_eof = write_eof_then_kill  # type: ignore[method-assign]
+
+
+class RequestGate:
+    """Holds every REST request `holds(request)` picks until `open()`: Discord slow to answer, as the bot sees it.
+
+    Install before the sandbox starts (it wraps the REST handler, as KillSwitch does).
+    """
+
+    def __init__(self, sandbox: Sandbox, holds: Callable[[web.Request], bool]) -> None:
+        self.opened = asyncio.Event()
+        self.held = 0
+        rest = sandbox._rest
+        original: Callable[[web.Request], Awaitable[web.StreamResponse]] = rest.handle
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if holds(request):
+                self.held += 1
+                sandbox.signals.poke()
+                await self.opened.wait()
+            return await original(request)
+
+        rest.handle = handle  # type: ignore[method-assign]
+
+    def open(self) -> None:
+        """Let the held requests and all later ones through."""
+        self.opened.set()

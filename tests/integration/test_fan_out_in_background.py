@@ -7,11 +7,9 @@ the messages. Here Discord holds every direct message until the coordinator has 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -19,35 +17,22 @@ from aiohttp import web
 from loopback import Sandbox
 from loopback.harness import config_for_world, practice_bot
 from loopback.ratelimit import RateLimiter
-from tests.faults.support import crowd_world, seed_reminder_session
+from tests.faults.support import RequestGate, crowd_world, seed_reminder_session
 
 MEMBERS = 40
 MESSAGE_POST = re.compile(r"/api/v10/channels/(?P<channel>[0-9]+)/messages")
 
 
-class DirectMessageGate:
-    """Holds every direct message the bot posts until `open()` (a slow Discord, as seen by the bot)."""
+def direct_message_gate(sandbox: Sandbox) -> RequestGate:
+    """Holds every direct message the bot posts until opened."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-        self.opened = asyncio.Event()
-        self.held = 0
-        rest = sandbox._rest
-        original: Callable[[web.Request], Awaitable[web.StreamResponse]] = rest.handle
+    def is_direct_message(request: web.Request) -> bool:
+        found = MESSAGE_POST.fullmatch(request.path)
+        return (
+            request.method == "POST" and found is not None and int(found["channel"]) in sandbox.world.dm_channel_objects
+        )
 
-        async def handle(request: web.Request) -> web.StreamResponse:
-            found = MESSAGE_POST.fullmatch(request.path)
-            if request.method == "POST" and found and int(found["channel"]) in sandbox.world.dm_channel_objects:
-                self.held += 1
-                sandbox.signals.poke()
-                await self.opened.wait()
-            return await original(request)
-
-        rest.handle = handle  # type: ignore[method-assign]
-
-    def open(self) -> None:
-        """Let the held messages and all later ones through."""
-        self.opened.set()
+    return RequestGate(sandbox, is_direct_message)
 
 
 def cancellation_notices(sandbox: Sandbox) -> Counter[int]:
@@ -64,7 +49,7 @@ def cancellation_notices(sandbox: Sandbox) -> Counter[int]:
 async def test_cancelling_a_session_forty_signed_up_for_answers_at_once_and_each_hears_once(tmp_path: Path) -> None:
     world, members = crowd_world(MEMBERS)
     sandbox = Sandbox(world, rate_limiter=RateLimiter(route_limits={"POST /users/@me/channels": (250, 1.0)}))
-    gate = DirectMessageGate(sandbox)
+    gate = direct_message_gate(sandbox)
     config = config_for_world(world, tmp_path / "practice")
     session = await seed_reminder_session(config, members, offset=60, lead=dt.timedelta(days=2))
 

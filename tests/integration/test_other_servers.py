@@ -9,44 +9,19 @@ must not use up that unmute, a command there must do nothing, and the bot leaves
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from bot import texts
 from bot.storage import Database
 from loopback import Sandbox, World
 from loopback.harness import config_for_world, practice_bot
 from loopback.world import ChannelType, Guild
+from tests.faults.support import RequestGate
 
 LEAVE = re.compile(r"/api/v10/users/@me/guilds/(?P<guild>[0-9]+)")
-
-
-class SlowLeave:
-    """Holds the bot's request to leave a server until `answer()`: Discord being slow, as seen by the bot."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.answered = asyncio.Event()
-        self.asked = False
-        rest = sandbox._rest
-        original: Callable[[web.Request], Awaitable[web.StreamResponse]] = rest.handle
-
-        async def handle(request: web.Request) -> web.StreamResponse:
-            if request.method == "DELETE" and LEAVE.fullmatch(request.path):
-                self.asked = True
-                sandbox.signals.poke()
-                await self.answered.wait()
-            return await original(request)
-
-        rest.handle = handle  # type: ignore[method-assign]
-
-    def answer(self) -> None:
-        """Let the leave request through."""
-        self.answered.set()
 
 
 def other_server(world: World) -> Guild:
@@ -73,10 +48,12 @@ async def test_voice_and_commands_in_another_server_do_nothing_and_the_bot_leave
         await db.add_pending_unmute(priya.id)
 
     sandbox = Sandbox(world)
-    slow_leave = SlowLeave(sandbox)
+    slow_leave = RequestGate(
+        sandbox, lambda request: request.method == "DELETE" and bool(LEAVE.fullmatch(request.path))
+    )
     async with sandbox, practice_bot(sandbox, config) as bot:
         try:
-            await sandbox.wait_until(lambda: slow_leave.asked, timeout=10, what="the bot to ask to leave")
+            await sandbox.wait_until(lambda: slow_leave.held > 0, timeout=10, what="the bot to ask to leave")
             elsewhere = sandbox.person(priya.id, guild=other)
             await sandbox.wait_for_commands("signup")
             register_commands_in(world, other)
@@ -103,7 +80,7 @@ async def test_voice_and_commands_in_another_server_do_nothing_and_the_bot_leave
             touched = [r for r in sandbox.request_log if f"/guilds/{other.id}" in r.path]
             assert touched == [], f"the bot acted in the other server: {[r.path for r in touched]}"
         finally:
-            slow_leave.answer()
+            slow_leave.open()
         await sandbox.wait_until(lambda: world.bot_user.id not in other.members, timeout=10, what="the bot to leave")
         assert world.bot_user.id in world.guild.members, "it stays in the community's server"
 
