@@ -258,7 +258,10 @@ async def test_a_member_with_closed_dms_is_never_named_in_a_channel_others_can_r
 
     assert await core.reminders.fire(session.id, 60) == 2
     await sandbox.wait_until(lambda: sam.dms(), timeout=10, what="the reminders, due in two seconds")
+    # Each step's messages go out in the background before the next step, as between a coordinator's commands.
+    await core.dispatcher.idle()
     await core.sessions.move_session(coordinator(sandbox), session.id, pacific(soon(3)))
+    await core.dispatcher.idle()
     await core.sessions.claim(teacher(sandbox), session.id)
     await core.sessions.cancel_session(coordinator(sandbox), session.id, "the teacher is unwell")
 
