@@ -20,7 +20,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -385,3 +385,14 @@ class RequestGate:
     def open(self) -> None:
         """Let the held requests and all later ones through."""
         self.opened.set()
+
+
+@contextlib.asynccontextmanager
+async def none_left_running(bots: list[BotProcess]) -> AsyncIterator[None]:
+    """On the way out (a failed wait included), SIGKILL every bot process still running, so none outlives its test."""
+    try:
+        yield
+    finally:
+        for bot in bots:
+            if bot.process is not None and not bot.exited:
+                bot.kill()

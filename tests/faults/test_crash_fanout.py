@@ -17,6 +17,7 @@ from tests.faults.support import (
     KillSwitch,
     crowd_world,
     ledger_statuses,
+    none_left_running,
     reminder_messages,
     reminders_by_member,
     seed_reminder_session,
@@ -49,7 +50,7 @@ async def test_sigkill_at_fifty_points_of_a_fan_out_loses_and_repeats_nothing(tm
     config_path = tmp_path / "practice" / "config.toml"
     plan = spread_kill_points(MEMBERS, KILLS)
     runs: list[BotProcess] = []
-    async with sandbox:
+    async with sandbox, none_left_running(runs):
         for point in plan:
             bot = await BotProcess(sandbox, config_path).start()
             runs.append(bot)
