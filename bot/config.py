@@ -333,6 +333,8 @@ class SessionsSection(_Section):
     )
     default_silent_sit_minutes: Annotated[int, BeforeValidator(_whole(10, 20, "minutes"))] = 15
     choice_timeout_minutes: Annotated[int, BeforeValidator(_whole(1, 15, "minutes"))] = 3
+    # A soft bell every N minutes inside a silent sit (0: only the opening and closing bells).
+    interval_bell_minutes: Annotated[int, BeforeValidator(_whole(0, 20, "minutes"))] = 0
     lock_chat: bool = True
     horizon_days: Annotated[int, BeforeValidator(_whole(7, 365, "days"))] = 56
     timezone: Literal["America/Los_Angeles"] = "America/Los_Angeles"

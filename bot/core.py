@@ -39,7 +39,9 @@ from bot.services.sessions import SessionService
 from bot.services.setup_report import SetupReport
 from bot.storage import Database
 from bot.texts import coordinators as coordinator_texts
+from bot.texts import room as room_texts
 from bot.timers import Timers
+from bot.validation import display_safe
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,6 @@ class Core:
             room,
             announcer,
             clock,
-            prepare=lambda: core.ensure_welcome_reading(),
         )
 
         async def arm_runner(occurrence: OccurrenceRow) -> None:
@@ -187,6 +188,8 @@ class Core:
 
     async def start(self) -> RebuildReport:
         """Start-up: extend the horizon, rebuild every timer from the database, start firing."""
+        # Optional work first and guarded: a missing spoken welcome only means the written one.
+        await self.prepare_welcome_reading()
         await self.sessions.extend_horizon()
         report = await self.reminders.rebuild()
         await self.alerts.rebuild()
@@ -245,14 +248,33 @@ class Core:
         await self.db.add_audit(actor.user_id, "recordings.reload", "recordings", counts)
         return catalog
 
-    async def ensure_welcome_reading(self) -> None:
-        """Make sure the official welcome words can be spoken: synthesise them once if none is approved."""
+    async def ensure_welcome_reading(self) -> str | None:
+        """Make sure the official welcome words can be spoken (synthesised once); the reason if they cannot."""
         if self.recordings.by_kind("welcome-reading"):
-            return
+            return None
         path = Path(self.config.recordings.file)
         try:
             await asyncio.to_thread(ensure_welcome_reading, path, self.config.welcome.words)
             self.recordings = await asyncio.to_thread(load_recordings, path)
         except PracticeCirclesError as error:
-            # The words are still posted in the chat; only the spoken reading is missing.
-            log.error("could not prepare the spoken welcome reading: %s", error)
+            reason = str(error)
+        except OSError as error:
+            # E.g. the install folder is read-only under the service (docs/operations.md): saving
+            # recordings.yaml needs a temporary file beside it.
+            reason = f"{error.strerror or error} ({error.filename or path})"
+        else:
+            return None
+        # The words are still posted in the chat; only the spoken reading is missing.
+        log.error("could not prepare the spoken welcome reading: %s", reason)
+        return reason
+
+    async def prepare_welcome_reading(self) -> None:
+        """At start-up: prepare the spoken welcome; if it cannot be, tell the coordinators once, with the reason."""
+        reason = await self.ensure_welcome_reading()
+        if reason is not None:
+            try:
+                await self.runner.alerts.to_coordinators(
+                    room_texts.WELCOME_READING_UNAVAILABLE.format(reason=display_safe(reason))
+                )
+            except Exception:
+                log.exception("could not tell the coordinators that the spoken welcome is missing")

@@ -51,7 +51,9 @@ SignupSource = Literal["command", "button", "event", "series"]
 ReminderChannel = Literal["dm", "thread"]
 DeliveryStatus = Literal["pending", "claimed", "sent", "dropped"]
 CancelSource = Literal["session", "series"]
-RunPhase = Literal["open", "teacher_led", "welcome", "choosing", "recording", "silent_sit", "resting", "closed"]
+RunPhase = Literal[
+    "open", "teacher_led", "welcome", "choosing", "recording", "silent_sit", "resting", "closing", "closed"
+]
 Venue = Literal["stage", "voice"]
 
 # RFC 5545 BYDAY codes, Monday first (datetime.weekday() order).
@@ -264,6 +266,9 @@ class RunRow:
     choice: str | None
     chosen_by: int | None
     restrictions: Mapping[str, Any] = field(default_factory=dict)
+    text_guided: bool = False  # led in words only: the voice is busy in another session, or kept failing
+    restore_attempts: int = 0  # failed attempts at lifting what is left in `restrictions`
+    restore_alerted: bool = False  # the coordinators were told what to undo by hand
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ imports discord, and the core depends only on these shapes, never on an adapter.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.model import Actor, DeliveryRow, OccurrenceRow, Recording, Venue
@@ -57,6 +57,21 @@ class PlaybackResult:
     finished: bool
     refused: bool = False
     reason: str = ""
+    failed: bool = False  # the voice connection broke and did not come back: not the recording's fault
+    position_seconds: float = 0.0  # how far into the recording it got
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    """What lifting a session's restrictions achieved."""
+
+    left: dict[str, Any] = field(default_factory=dict)  # still in place: retried later
+    pending_unmute: tuple[int, ...] = ()  # left voice while muted: lifted when they next connect
+    problems: tuple[str, ...] = ()  # one line per restriction left, for the coordinators
+
+
+VoiceTrouble = Literal["dropped", "back"]
+OnVoiceTrouble = Callable[[VoiceTrouble], Awaitable[None]]
 
 
 class Room(Protocol):
@@ -66,8 +81,16 @@ class Room(Protocol):
         """'stage' for a Stage channel, 'voice' for a voice channel."""
         ...
 
-    async def open(self, occurrence: OccurrenceRow, venue: Venue) -> None:
-        """Open the Stage (if any) and post the session card with its self-care button."""
+    async def open(self, occurrence: OccurrenceRow, venue: Venue, *, speak: bool) -> None:
+        """Start the session's event, open the Stage (the bot its speaker if `speak`), post the card."""
+        ...
+
+    async def ensure_stage(self, occurrence: OccurrenceRow) -> None:
+        """Open the Stage again if Discord ended it (no speaker for some minutes); nothing for a voice channel."""
+        ...
+
+    async def invite_to_speak(self, occurrence: OccurrenceRow, member: Actor) -> None:
+        """On a Stage, bring the leading teacher up to speak (the bot is the Stage's moderator)."""
         ...
 
     async def post(self, occurrence: OccurrenceRow, text: str) -> None:
@@ -92,12 +115,17 @@ class Room(Protocol):
         """Keep one more participant silent (joined, or asked to speak); return what was changed."""
         ...
 
-    async def restore(self, occurrence: OccurrenceRow, venue: Venue, restrictions: dict[str, Any]) -> dict[str, Any]:
-        """Undo what `restrict`/`silence` changed; return what could not be undone yet (left voice)."""
+    async def restore(self, occurrence: OccurrenceRow, venue: Venue, restrictions: dict[str, Any]) -> RestoreOutcome:
+        """Undo what `restrict`/`silence` changed, each on its own; say what is left and why."""
         ...
 
     async def play(
-        self, occurrence: OccurrenceRow, recording: Recording, *, skip_seconds: float = 0.0
+        self,
+        occurrence: OccurrenceRow,
+        recording: Recording,
+        *,
+        skip_seconds: float = 0.0,
+        on_trouble: OnVoiceTrouble | None = None,
     ) -> PlaybackResult:
         """Join voice if needed and play one approved recording to the end (or until stopped)."""
         ...

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from bot.adapters.bot import PracticeCirclesBot
 from bot.adapters.claim import ClaimButton, claim_session
 from bot.adapters.formatting import fit_lines, practice_choices, session_choices
-from bot.adapters.interactions import actor_of
+from bot.adapters.interactions import actor_of, member_actor
 from bot.adapters.limits import BUTTONS, EMBED_DESCRIPTION_CHARS
 from bot.model import Actor
 from bot.schedule.rules import discord_timestamp, when
@@ -48,6 +49,16 @@ class Teachers(PracticeCog):
     )
 
     persistent_items = (ClaimButton,)
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """Losing the Teacher role releases the member's claims and ends their leading (coordinators told)."""
+        config = self.bot.core.config
+        if before.guild.id != config.guild.id:
+            return
+        had = any(role.id == config.roles.teacher for role in before.roles)
+        if had and not any(role.id == config.roles.teacher for role in after.roles):
+            await self.bot.core.runner.teacher_role_removed(member_actor(after))
 
     def _teacher(self, interaction: discord.Interaction) -> Actor:
         actor = actor_of(interaction)

@@ -707,6 +707,7 @@ class World:
             | Permission.SEND_MESSAGES_IN_THREADS
             | Permission.CONNECT
             | Permission.SPEAK
+            | Permission.STREAM
             | Permission.USE_VAD
             | Permission.MUTE_MEMBERS
             | Permission.DEAFEN_MEMBERS

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.model import Actor, OccurrenceRow, Recording, Venue
-from bot.ports import PlaybackResult
+from bot.ports import OnVoiceTrouble, PlaybackResult, RestoreOutcome
 
 
 @dataclass
@@ -26,12 +26,19 @@ class FakeRoom:
     opened: int = 0
     closed: int = 0
     choices_offered: int = 0
+    invited: list[int] = field(default_factory=list)
 
     async def venue(self, occurrence: OccurrenceRow) -> Venue:
         return "voice"
 
-    async def open(self, occurrence: OccurrenceRow, venue: Venue) -> None:
+    async def open(self, occurrence: OccurrenceRow, venue: Venue, *, speak: bool) -> None:
         self.opened += 1
+
+    async def ensure_stage(self, occurrence: OccurrenceRow) -> None:
+        return None
+
+    async def invite_to_speak(self, occurrence: OccurrenceRow, member: Actor) -> None:
+        self.invited.append(member.user_id)
 
     async def post(self, occurrence: OccurrenceRow, text: str) -> None:
         self.posts.append(text)
@@ -50,12 +57,17 @@ class FakeRoom:
     async def silence(self, occurrence: OccurrenceRow, venue: Venue, member: Actor) -> dict[str, Any]:
         return {"muted": [member.user_id]}
 
-    async def restore(self, occurrence: OccurrenceRow, venue: Venue, restrictions: dict[str, Any]) -> dict[str, Any]:
+    async def restore(self, occurrence: OccurrenceRow, venue: Venue, restrictions: dict[str, Any]) -> RestoreOutcome:
         self.restored.append(restrictions)
-        return {}
+        return RestoreOutcome()
 
     async def play(
-        self, occurrence: OccurrenceRow, recording: Recording, *, skip_seconds: float = 0.0
+        self,
+        occurrence: OccurrenceRow,
+        recording: Recording,
+        *,
+        skip_seconds: float = 0.0,
+        on_trouble: OnVoiceTrouble | None = None,
     ) -> PlaybackResult:
         if recording.id in self.refuse:
             return PlaybackResult(finished=False, refused=True, reason="its sha256 does not match the approved list")

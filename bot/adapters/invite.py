@@ -73,7 +73,13 @@ NEEDS: Final[tuple[Need, ...]] = (
     Need("embed_links", Place.SESSIONS, "show the session card"),
     Need("mute_members", Place.SESSIONS, "keep participants quiet while it leads, and unmute them after"),
     Need("create_events", Place.SESSIONS, "list its sessions as scheduled events"),
-    Need("manage_roles", Place.SESSIONS, "pause the chat for non-teachers while it leads", only_with_chat_lock=True),
+    # The chat lock (if configured) and, in voice channels, the hold on cameras and screen sharing.
+    Need("manage_roles", Place.SESSIONS, "pause the chat and cameras for non-teachers while it leads"),
+    Need(
+        "stream",
+        Place.SESSIONS,
+        "hold cameras and screen sharing off while it leads (Discord lets it change only what it holds)",
+    ),
     Need("manage_channels", Place.STAGES, "open and close the Stage as its moderator"),
     Need("move_members", Place.STAGES, "be the Stage moderator Discord requires to open the Stage"),
     Need("embed_links", Place.SERVER, "answer /schedule, /guidelines and /mysessions wherever members ask"),
@@ -97,6 +103,10 @@ _WHY: Final[dict[str, str]] = {
     "move_members": "be a Stage moderator, which Discord requires to open a Stage instance",
     "manage_channels": "open and close the Stage instance of a session (Stage moderators need it)",
     "manage_roles": "make a session's chat read-only for non-teachers while the bot leads, then restore it",
+    "stream": (
+        "hold cameras and screen sharing off in a voice channel while the bot leads, then restore them"
+        " (Discord lets it change only permissions it holds)"
+    ),
     "create_events": "mirror upcoming sessions as scheduled events and update or cancel its own events",
 }
 

@@ -47,6 +47,7 @@ _IMPLIED_BY = {
     "move_members": "connect",
     "manage_channels": "connect",
     "manage_roles": "connect",
+    "stream": "connect",
 }
 
 GuildChannel = discord.abc.GuildChannel

@@ -21,6 +21,7 @@ from bot.adapters.server_check import live_report
 from bot.config import TOKEN_FILE_VARIABLE, TOKEN_VARIABLE, Config, WebSection, load_config, load_token
 from bot.errors import DatabaseInUseError, PracticeCirclesError, SchemaBehindError
 from bot.media.recordings import load_recordings
+from bot.media.welcome_audio import ensure_welcome_reading
 from bot.redaction import redact_tokens
 from bot.storage import Database
 from bot.texts import setup as texts
@@ -173,7 +174,21 @@ def _check_recordings(config: Config) -> Finding:
         catalog = load_recordings(config.recordings.file)
     except PracticeCirclesError as error:
         return Finding("recordings", False, str(error))
-    lines = [f"{len(catalog)} approved in {catalog.path}"]
+    prepared = ""
+    if not catalog.by_kind("welcome-reading"):
+        # Prepared here, where the install folder is writable, rather than first at session time.
+        try:
+            ensure_welcome_reading(Path(config.recordings.file), config.welcome.words)
+            catalog = load_recordings(config.recordings.file)
+            prepared = "spoken welcome reading prepared (synthesised once)"
+        except (PracticeCirclesError, OSError) as error:
+            return Finding(
+                "recordings",
+                False,
+                f"the spoken welcome reading could not be prepared: {error}\n"
+                "(sessions still open with the written welcome; fix this, then run check again)",
+            )
+    lines = [f"{len(catalog)} approved in {catalog.path}"] + ([prepared] if prepared else [])
     lines += [f"refused: {error}" for error in catalog.refused]
     return Finding("recordings", not catalog.refused, "\n".join(lines))
 

@@ -25,6 +25,9 @@ def _run_from_row(row: sqlite3.Row) -> RunRow:
         choice=row["choice"],
         chosen_by=row["chosen_by"],
         restrictions=json.loads(row["restrictions"]),
+        text_guided=bool(row["text_guided"]),
+        restore_attempts=row["restore_attempts"],
+        restore_alerted=bool(row["restore_alerted"]),
     )
 
 
@@ -53,6 +56,37 @@ class RunQueries(StorageBase):
         """Runs not yet closed (to resume at start-up)."""
         rows = await self._fetchall("SELECT * FROM session_runs WHERE phase <> 'closed' ORDER BY occurrence_id")
         return [_run_from_row(row) for row in rows]
+
+    async def runs_to_restore(self) -> list[RunRow]:
+        """Runs that still record restrictions, whatever their phase (closed by an older version included)."""
+        rows = await self._fetchall("SELECT * FROM session_runs WHERE restrictions <> '{}' ORDER BY occurrence_id")
+        return [_run_from_row(row) for row in rows]
+
+    async def set_text_guided(self, occurrence_id: int) -> None:
+        """From now on the room is led in words only (kept across a restart)."""
+        async with self.transaction():
+            await self._write(
+                "UPDATE session_runs SET text_guided = 1, updated_at = ? WHERE occurrence_id = ?",
+                (to_db_time(self.now()), occurrence_id),
+            )
+
+    async def note_restore_attempt(self, occurrence_id: int, *, failed: bool) -> RunRow | None:
+        """Count one more failed attempt at lifting restrictions, or start counting afresh after a success."""
+        async with self.transaction():
+            rows = await self._write_returning(
+                "UPDATE session_runs SET restore_attempts = CASE WHEN ? THEN restore_attempts + 1 ELSE 0 END,"
+                " updated_at = ? WHERE occurrence_id = ? RETURNING *",
+                (int(failed), to_db_time(self.now()), occurrence_id),
+            )
+        return _run_from_row(rows[0]) if rows else None
+
+    async def mark_restore_alerted(self, occurrence_id: int) -> None:
+        """Remember that the coordinators were told what to undo by hand (they are told once)."""
+        async with self.transaction():
+            await self._write(
+                "UPDATE session_runs SET restore_alerted = 1, updated_at = ? WHERE occurrence_id = ?",
+                (to_db_time(self.now()), occurrence_id),
+            )
 
     async def set_phase(
         self,

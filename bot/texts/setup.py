@@ -177,6 +177,7 @@ SERVER_PERMISSION_NAMES = {
     "move_members": "Move Members",
     "manage_channels": "Manage Channels",
     "manage_roles": "Manage Roles",
+    "stream": "Video",
     "create_events": "Create Events",
     "use_application_commands": "Use Application Commands",
     "manage_guild": "Manage Server",

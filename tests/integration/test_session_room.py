@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.texts import room as room_texts
 from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
 from bot.media.recordings import add_recording
@@ -307,14 +308,14 @@ async def test_a_tampered_recording_is_never_heard_and_the_coordinators_are_told
 
     reply = await (await sam.choose(choice_message, f"pc:play:{r.session.id}", [r.practice_id])).response()
     assert reply.ephemeral
-    await r.sandbox.wait_until(lambda: r.posted(texts.PRACTICE_ENDED), what="the practice-ended words")
+    await r.sandbox.wait_until(lambda: r.posted(room_texts.ANOTHER_PRACTICE), what="the choice offered again")
 
     assert bot_packets(r) == ogg_opus_packets(r.welcome), "only the welcome reading was heard"
     alerts = [m.content for m in r.sandbox.channel_messages("coordinators") if "NOT played" in m.content]
     assert len(alerts) == 1 and "Affectionate Breathing (test)" in alerts[0] and r.practice_id in alerts[0]
     assert "changed since it was approved" in alerts[0]
     assert not any("NOT played" in m.content or "sha256" in m.content for m in r.messages()), "calm in the room"
-    assert (await r.run()).phase == "resting"
+    assert (await r.run()).phase == "choosing"
 
     await r.bot.core.runner.close(r.session.id)
     assert (await r.run()).phase == "closed"

@@ -132,7 +132,7 @@ async def test_no_teacher_welcome_words_then_the_chosen_recording_then_restored(
     assert "play:1" in s.runner.timers.pending()
     await s.runner._play_choice(s.session.id, "recording:affectionate-breathing", 0.0)  # what the timer runs
     assert s.room.played == ["welcome-reading-en", "affectionate-breathing"]
-    assert await phase(s) == "resting"
+    assert await phase(s) == "choosing" and s.room.choices_offered == 2, "time is left: the choice again"
 
     s.clock.now = s.session.end_utc
     await s.runner.close(s.session.id)
@@ -168,7 +168,10 @@ async def test_no_choice_in_time_means_the_default_silent_sit_with_bells(s: Setu
     s.clock.now = run.phase_ends_at
     await s.runner.end_silent_sit(s.session.id)
     assert s.room.played[-2:] == ["bell", "bell"]
-    assert await phase(s) == "resting"
+    assert await phase(s) == "choosing", "22 minutes are left: the group may choose another practice"
+    s.clock.now = s.session.end_utc - dt.timedelta(minutes=9)
+    await s.runner.choice_timeout(s.session.id)
+    assert await phase(s) == "resting", "no sit fits in the 9 minutes left"
 
 
 async def test_teacher_present_leads_and_the_bot_stays_silent(s: Setup) -> None:
