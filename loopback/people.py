@@ -816,6 +816,18 @@ class SimulatedPerson:
             self.sandbox.events.voice_state_changed(state)
         return state.can_speak
 
+    async def start_video(self, *, screen: bool = False) -> bool:
+        """Turn the camera on (or share the screen); False if Discord does not allow it here (no Video permission)."""
+        state, channel = self._stage_state()
+        if channel.type != ChannelType.GUILD_VOICE or not self.permissions_in(channel) & Permission.STREAM:
+            return False
+        if screen:
+            state.self_stream = True
+        else:
+            state.self_video = True
+        self.sandbox.events.voice_state_changed(state)
+        return True
+
     async def leave_guild(self) -> None:
         """Leave the guild (GUILD_MEMBER_REMOVE, after leaving voice if there)."""
         if self.voice_state is not None:

@@ -16,6 +16,7 @@ times) comes from `World(now=...)`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -32,6 +33,7 @@ from loopback.people import SimulatedPerson
 from loopback.ratelimit import FaultPlan, InvalidRequestCounter, RateLimiter
 from loopback.rest import API_PREFIX, RequestRecord, RestApi, SpecViolation
 from loopback.routes import build_router
+from loopback.rules import RuleState, sweep
 from loopback.signals import Signals
 from loopback.spec import OpenAPISpec
 from loopback.voice import VoiceServer
@@ -91,6 +93,8 @@ class Sandbox:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._people: dict[int, SimulatedPerson] = {}
+        self.rule_state = RuleState()
+        self._rules_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -111,10 +115,16 @@ class Sandbox:
         self._port = self._runner.addresses[0][1]
         if self.voice is not None:
             await self.voice.start(self.host)
+        self._rules_task = asyncio.create_task(self._keep_rules(), name="loopback-discord-rules")
         log.info("sandbox Discord listening on %s (gateway %s)", self.api_base_url, self.gateway_url)
 
     async def stop(self) -> None:
         """Close the gateway connections, the listener and the voice server."""
+        if self._rules_task is not None:
+            self._rules_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rules_task
+            self._rules_task = None
         await self.gateway.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -130,6 +140,24 @@ class Sandbox:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+    async def _keep_rules(self) -> None:
+        """Discord's timed rules (loopback.rules): Stages without a speaker end, unstarted events are cancelled."""
+        while True:
+            await asyncio.sleep(self.world.rules.sweep_seconds)
+            if sweep(self.world, self.events, self.rule_state):
+                self.signals.poke()
+
+    def enforce_voice_permissions(self, channel: Channel) -> None:
+        """Permissions changed: whoever in the channel lost Video has their camera and screen share stopped."""
+        for state in list(self.world.guild.voice_states.values()):
+            if state.channel_id != channel.id or not (state.self_video or state.self_stream):
+                continue
+            member = self.world.guild.members.get(state.user_id)
+            if member is None or self.world.permissions_in(member, channel) & Permission.STREAM:
+                continue
+            state.self_video = state.self_stream = False
+            self.events.voice_state_changed(state)
 
     # ---- addresses ------------------------------------------------------------------------------
 

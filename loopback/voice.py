@@ -106,6 +106,9 @@ class VoiceServer:
         self._host = "127.0.0.1"
         self._ws_port = 0
         self._udp_port = 0
+        # Users whose UDP path is down (their packets are lost) and whose voice websocket is refused.
+        self.udp_down: set[int] = set()
+        self.refused: set[int] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -189,6 +192,31 @@ class VoiceServer:
         await link.ws.close(code=VoiceClose.VOICE_SERVER_CRASHED, message=b"Voice server crashed.")
         self._changes.notify()
         return True
+
+    async def outage(self, user_id: int, guild_id: int | None = None) -> bool:
+        """The network path to a user breaks: UDP lost, websocket closed, new ones refused until `end_outage`."""
+        self.udp_down.add(user_id)
+        self.refused.add(user_id)
+        session = self.sessions.get(user_id, guild_id)
+        link = self._detach(session) if session is not None else None
+        if session is not None:
+            self.sessions.end(session)  # nothing left to RESUME: the client must connect afresh
+        if link is not None:
+            # 4006 "session no longer valid": discord.py has no special case for it and reconnects.
+            await link.ws.close(code=VoiceClose.SESSION_NO_LONGER_VALID, message=b"Session is no longer valid.")
+        self._changes.notify()
+        return link is not None
+
+    def drop_udp(self, user_id: int) -> None:
+        """Only the UDP path breaks: the user's voice packets are lost, the websocket carries on."""
+        self.udp_down.add(user_id)
+        self._changes.notify()
+
+    def end_outage(self, user_id: int) -> None:
+        """The network path is back: packets flow and connections are accepted again."""
+        self.udp_down.discard(user_id)
+        self.refused.discard(user_id)
+        self._changes.notify()
 
     def send_udp(self, datagram: bytes, address: tuple[str, int]) -> None:
         """Send a raw datagram from the voice UDP address (clients' sockets only accept that source)."""
@@ -321,6 +349,8 @@ class VoiceServer:
     async def _identify(self, link: _Link, data: object) -> None:
         if link.session is not None:
             raise VoiceProtocolError(VoiceClose.ALREADY_AUTHENTICATED, "Already authenticated.")
+        if isinstance(data, dict) and str(data.get("user_id", "")).isdigit() and int(data["user_id"]) in self.refused:
+            raise VoiceProtocolError(VoiceClose.SESSION_NO_LONGER_VALID, "Session is no longer valid.")
         session, replaced = self.sessions.identify(data)
         if replaced is not None:
             old = self._detach(replaced)
@@ -397,6 +427,9 @@ class VoiceServer:
         session = self.sessions.by_ssrc(ssrc)
         if session is None:
             self.capture.reject("unknown_ssrc", len(data), source, ssrc)
+            return
+        if session.user_id in self.udp_down:
+            self.capture.reject("path_down", len(data), source, ssrc)
             return
         if session.secret_key is None:
             self.capture.reject("no_key", len(data), source, ssrc)

@@ -612,6 +612,26 @@ def upload_filename(name: str) -> str:
     return base.replace(" ", "_") or "unknown"
 
 
+@dataclass
+class DiscordRules:
+    """How long Discord waits before each of its automatic changes (see loopback.rules)."""
+
+    stage_without_speaker: timedelta = timedelta(minutes=5)
+    empty_event_completes: timedelta = timedelta(minutes=5)
+    unstarted_event_cancelled: timedelta = timedelta(hours=3)
+    sweep_seconds: float = 0.25
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A notification Discord shows a member (here only "an event you are interested in is starting")."""
+
+    user_id: int
+    kind: str
+    event_id: int
+    at: datetime
+
+
 class World:
     """Everything the loopback Discord knows, and the rules for changing it."""
 
@@ -658,6 +678,9 @@ class World:
         # Files people uploaded with a slash command, by attachment id (served at their signed links).
         self.uploads: dict[int, Attachment] = {}
         self.cdn_secret = secrets.token_bytes(32)
+        # Discord's timed rules (kept by loopback.rules) and the notifications members got from them.
+        self.rules = DiscordRules()
+        self.notifications: list[Notification] = []
 
     # ---- construction -------------------------------------------------------------------------
 

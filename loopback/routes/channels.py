@@ -141,6 +141,7 @@ async def edit_channel(sandbox: Sandbox, req: ApiRequest) -> Reply:
                 )
             channel.overwrites = overwrites
     sandbox.events.channel_updated(channel)
+    sandbox.enforce_voice_permissions(channel)
     return Reply(body=payloads.channel(world, channel))
 
 
@@ -161,6 +162,7 @@ async def put_overwrite(sandbox: Sandbox, req: ApiRequest) -> Reply:
     _check_overwrite_grant(sandbox, channel, allow, deny)
     channel.overwrites[target] = Overwrite(target, kind, Permission(allow), Permission(deny))
     sandbox.events.channel_updated(channel)
+    sandbox.enforce_voice_permissions(channel)
     return Reply(status=204)
 
 
@@ -170,6 +172,7 @@ async def delete_overwrite(sandbox: Sandbox, req: ApiRequest) -> Reply:
     _check_overwrite_grant(sandbox, channel, 0, 0)
     if channel.overwrites.pop(req.snowflake("overwrite_id"), None) is not None:
         sandbox.events.channel_updated(channel)
+        sandbox.enforce_voice_permissions(channel)
     return Reply(status=204)
 
 

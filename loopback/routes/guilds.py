@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopback import payloads
 from loopback.rest import ApiRequest, Reply, Router
+from loopback.rules import event_started
 from loopback.world import (
     ALLOWED_EVENT_TRANSITIONS,
     STAGE_MODERATOR,
@@ -292,6 +293,8 @@ async def create_stage_instance(sandbox: Sandbox, req: ApiRequest) -> Reply:
         event = world.scheduled_event(int(event_id))
         if event.entity_type != EntityType.STAGE_INSTANCE or event.channel_id != channel.id:
             raise invalid_form("guild_scheduled_event_id", "Event is not for this Stage", "BASE_TYPE_BAD_VALUE")
+        if event.status not in (EventStatus.SCHEDULED, EventStatus.ACTIVE):
+            raise invalid_form("guild_scheduled_event_id", "Event is already finished", "BASE_TYPE_BAD_VALUE")
     privacy = int(body.get("privacy_level") or 2)
     if privacy != 2:
         raise invalid_form("privacy_level", "Public Stages are no longer supported", "BASE_TYPE_CHOICES")
@@ -468,7 +471,10 @@ async def edit_event(sandbox: Sandbox, req: ApiRequest) -> Reply:
         )
     fields = {k: v for k, v in body.items() if k != "status"}
     _apply_event_fields(sandbox, event, fields, creating=False)
+    started = event.status == EventStatus.SCHEDULED and new_status == EventStatus.ACTIVE
     event.status = new_status
+    if started:
+        event_started(world, event)
     sandbox.events.scheduled_event("UPDATE", event)
     return Reply(body=payloads.scheduled_event(world, event))
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.texts import room as room_texts
 from bot.adapters.bot import PracticeCirclesBot
 from bot.config import Config
 from bot.media.recordings import add_recording
 from bot.model import OccurrenceRow, RunRow
 from bot.services.runner import SessionRunner
+from bot.texts import room as room_texts
 from loopback import Sandbox
 from loopback.capture import Frame, ogg_opus_packets
 from loopback.harness import config_for_world, practice_bot
