@@ -47,6 +47,7 @@ class RuleState:
     stage_silent_since: dict[int, datetime] = field(default_factory=dict)
     event_empty_since: dict[int, datetime] = field(default_factory=dict)
     ended_stages: list[StageInstance] = field(default_factory=list)
+    sweeps: int = 0
 
 
 def event_started(world: World, event: ScheduledEvent) -> None:

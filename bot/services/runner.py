@@ -829,6 +829,7 @@ class SessionRunner:
             return True
         await self.db.set_text_guided(occurrence.id)
         await self.room.post(occurrence, room_texts.VOICE_GAVE_UP)
+        await self._start_text_sit(occurrence, expected=(run.phase,))
         await self.alerts.to_coordinators(
             room_texts.VOICE_FAILED_FOR_COORDINATORS.format(
                 title=display_safe(occurrence.title),
@@ -837,7 +838,6 @@ class SessionRunner:
                 reason=display_safe(result.reason or "the voice connection was lost"),
             )
         )
-        await self._start_text_sit(occurrence, expected=(run.phase,))
         return True
 
     async def _bell(self, occurrence: OccurrenceRow) -> None:

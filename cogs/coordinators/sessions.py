@@ -46,6 +46,7 @@ class SingleSessions(PracticeCog):
         title="The name members see",
         channel="The voice or Stage channel (leave out for the usual one)",
         practice="A practice from the course (start typing)",
+        overlap="True to confirm it may overlap another session (the bot speaks in one room at a time)",
     )
     @app_commands.autocomplete(practice=practice_choices)
     async def session_add(
@@ -56,6 +57,7 @@ class SingleSessions(PracticeCog):
         title: str,
         channel: SessionChannel | None = None,
         practice: str | None = None,
+        overlap: bool = False,
     ) -> None:
         """Add a one-off session and show when it is, with a daylight-saving note if one applies."""
         actor = await deferred_coordinator(interaction)
@@ -66,6 +68,7 @@ class SingleSessions(PracticeCog):
             title=title,
             channel_id=None if channel is None else channel.id,
             practice=practice,
+            overlap_confirmed=overlap,
         )
         lines = [
             session_words(
@@ -92,13 +95,18 @@ class SingleSessions(PracticeCog):
         )
 
     @session_group.command(name="move", description="Move one session to another time (US Pacific)")
-    @with_session(start="New date and US Pacific time, YYYY-MM-DD HH:MM")
-    async def session_move(self, interaction: discord.Interaction, session: int, start: str) -> None:
+    @with_session(
+        start="New date and US Pacific time, YYYY-MM-DD HH:MM",
+        overlap="True to confirm it may overlap another session (the bot speaks in one room at a time)",
+    )
+    async def session_move(
+        self, interaction: discord.Interaction, session: int, start: str, overlap: bool = False
+    ) -> None:
         """Move a session; members signed up see the old and new time."""
         actor = await deferred_coordinator(interaction)
         sessions = self.bot.core.sessions
         before = await sessions.session(session)
-        occurrence = await sessions.move_session(actor, session, start)
+        occurrence = await sessions.move_session(actor, session, start, overlap_confirmed=overlap)
         signups = await sessions.signup_count(occurrence.id)
         lines = [
             session_words(texts.SESSION_MOVED, occurrence, old_when=when(before.start_utc), signups=signups),

@@ -17,6 +17,7 @@ from bot.model import (
 )
 from bot.schedule.rules import (
     WeeklyRule,
+    discord_timestamp,
     format_pacific,
     parse_pacific_datetime,
     parse_weekly,
@@ -33,6 +34,7 @@ from bot.services.sessions.base import (
     UPCOMING_STATUSES,
     SessionBase,
 )
+from bot.texts import room as room_texts
 from bot.validation import clean_text, display_safe
 
 # Coordinators' listings show the series still running first, then the paused, then the ended.
@@ -226,18 +228,28 @@ class CoordinatorActions(SessionBase):
         title: str,
         channel_id: int | None = None,
         practice: str | None = None,
+        overlap_confirmed: bool = False,
     ) -> OccurrenceRow:
-        """Add a one-off session at a Pacific wall-clock time."""
+        """Add a one-off session at a Pacific wall-clock time (an overlap with another must be confirmed)."""
         require_coordinator(actor, self.config.roles)
         instant = self._future_start(start)
+        minutes = self._duration(duration_minutes)
+        cleaned = clean_text(title, what="title", max_length=MAX_TITLE)
+        overlaps = await self._overlapping(instant, instant + dt.timedelta(minutes=minutes), None)
+        if overlaps and not overlap_confirmed:
+            raise ConflictError(room_texts.OVERLAP_CONFIRM.format(sessions=_listed(overlaps)))
         occurrence = await self.db.add_one_off(
             start=instant,
-            duration_minutes=self._duration(duration_minutes),
+            duration_minutes=minutes,
             channel_id=self._session_channel(channel_id),
-            title=clean_text(title, what="title", max_length=MAX_TITLE),
+            title=cleaned,
             practice=None if practice is None else find_practice(practice),
         )
-        await self.db.add_audit(actor.user_id, "session.add", f"occurrence:{occurrence.id}", {"start": start})
+        await self.db.add_audit(
+            actor.user_id, "session.add", f"occurrence:{occurrence.id}", {"start": start, "overlaps": len(overlaps)}
+        )
+        if overlaps:
+            await self._overlap_noted(actor, occurrence, overlaps)
         await self.reminders_follow(occurrence)
         await self._changed(occurrence)
         return occurrence
@@ -254,19 +266,45 @@ class CoordinatorActions(SessionBase):
         await self._after_changes(after)
         return after
 
-    async def move_session(self, actor: Actor, occurrence_id: int, start: str) -> OccurrenceRow:
+    async def move_session(
+        self, actor: Actor, occurrence_id: int, start: str, *, overlap_confirmed: bool = False
+    ) -> OccurrenceRow:
         """Move one session to a new Pacific wall-clock time; members signed up see old and new."""
         require_coordinator(actor, self.config.roles)
         instant = self._future_start(start)
         current = await self.session(occurrence_id)
         if instant == current.start_utc:
             raise ScheduleError(texts.SAME_TIME)
+        overlaps = await self._overlapping(instant, instant + (current.end_utc - current.start_utc), current.id)
+        if overlaps and not overlap_confirmed:
+            raise ConflictError(room_texts.OVERLAP_CONFIRM.format(sessions=_listed(overlaps)))
         async with self.db.transaction():
             before, after = await self.db.move_occurrence(occurrence_id, instant)
-            await self.db.add_audit(actor.user_id, "session.move", f"occurrence:{after.id}", {"start": start})
+            await self.db.add_audit(
+                actor.user_id, "session.move", f"occurrence:{after.id}", {"start": start, "overlaps": len(overlaps)}
+            )
             await self.notices.queue(SessionChange("moved", before, after, actor.user_id))
         await self._after_changes(after)
+        if overlaps:
+            await self._overlap_noted(actor, after, overlaps)
         return after
+
+    async def _overlapping(self, start: dt.datetime, end: dt.datetime, exclude: int | None) -> list[OccurrenceRow]:
+        """Upcoming sessions at the same time: the bot may have to lead both, and it has one voice."""
+        found = await self.db.list_occurrences(
+            start - dt.timedelta(minutes=MAX_DURATION), end, statuses=["scheduled", "open", "teacher_led", "no_teacher"]
+        )
+        return [o for o in found if o.id != exclude and o.start_utc < end and o.end_utc > start]
+
+    async def _overlap_noted(self, actor: Actor, occurrence: OccurrenceRow, overlaps: list[OccurrenceRow]) -> None:
+        await self.announcer.to_coordinators(
+            room_texts.OVERLAP_CONFIRMED.format(
+                title=display_safe(occurrence.title),
+                when=discord_timestamp(occurrence.start_utc),
+                sessions=_listed(overlaps),
+                actor=f"<@{actor.user_id}>",
+            )
+        )
 
     async def set_session_channel(self, actor: Actor, occurrence_id: int, channel_id: int) -> OccurrenceRow:
         """Put one session in another session channel; members signed up are told."""
@@ -326,3 +364,12 @@ class CoordinatorActions(SessionBase):
         if instant <= self.clock():
             raise ScheduleError(texts.START_IN_PAST.format(start=format_pacific(instant)))
         return instant
+
+
+def _listed(sessions: list[OccurrenceRow]) -> str:
+    """Sessions as members see them: title and time (Discord timestamps), at most five."""
+    items = [
+        room_texts.OVERLAP_ITEM.format(title=display_safe(o.title), when=discord_timestamp(o.start_utc))
+        for o in sessions[:5]
+    ]
+    return ", ".join(items) + (f" and {len(sessions) - 5} more" if len(sessions) > 5 else "")
