@@ -53,6 +53,9 @@ async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     more = getattr(request, "param", None)
     if callable(more):
         options.update(more())
+    # A marker may name a world factory, so every test gets a world of its own.
+    if callable(options.get("world")):
+        options["world"] = options["world"]()
     options.setdefault("world", World.default())
     async with Sandbox(**options) as started:
         yield started

@@ -49,7 +49,7 @@ def plain_world() -> World:
     return world
 
 
-pytestmark = pytest.mark.sandbox(world=plain_world())
+pytestmark = pytest.mark.sandbox(world=plain_world)
 
 
 def speaking(sandbox: Sandbox, name: str) -> bool:
