@@ -111,6 +111,8 @@ async def test_the_documented_unit_runs_with_a_read_only_install_and_sessions_st
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(data),
         "PYTHONDONTWRITEBYTECODE": "1",
+        # The code is the checkout's, as in the install (read-only to the service user too).
+        "PYTHONPATH": str(REPO_ROOT),
         "PYTHONUNBUFFERED": "1",
         "DISCORD_API_BASE_URL": sandbox.api_base_url,
         "DISCORD_GATEWAY_URL": sandbox.gateway_url,
