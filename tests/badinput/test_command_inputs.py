@@ -911,6 +911,7 @@ async def test_room_play_takes_only_an_approved_recording_id(
     )
     await db.start_run(session.id, "voice")
     await db.set_phase(session.id, "teacher_led")
+    await db.claim_teacher(session.id, sandbox.person("ana").id)
     guild = practice.get_guild(sandbox.world.guild.id)
     assert guild is not None
     for name in ("ana", "sam"):

@@ -106,7 +106,10 @@ def test_usable_setup_exits_zero_and_migrates_the_database(
     assert main(["check", "--config", str(workspace / "config.toml")]) == 0
     out = capsys.readouterr().out
     assert "Everything is usable." in out
-    assert "1 approved" in out
+    assert "2 approved" in out and "spoken welcome reading prepared" in out, "check prepares the reading"
+    assert "welcome-reading" in (workspace / "recordings.yaml").read_text()
+    assert main(["check", "--config", str(workspace / "config.toml")]) == 0
+    assert "prepared" not in capsys.readouterr().out, "once"
     database = workspace / "data" / "practice-circles.sqlite3"
     with sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] >= 1
