@@ -324,9 +324,6 @@ class SessionRunner:
         if occurrence is None:
             return
         minutes = self._default_sit(occurrence)
-        if minutes is None:
-            await self._rest(occurrence, expected=("choosing",))
-            return
         choice = f"{SILENT_CHOICE_PREFIX}{minutes}"
         run = await self.db.set_phase(
             occurrence.id, "silent_sit", expected=("choosing",), choice=choice, ends_at=self._sit_end(choice)
@@ -370,9 +367,6 @@ class SessionRunner:
     async def _start_text_sit(self, occurrence: OccurrenceRow, *, expected: tuple[RunPhase, ...]) -> None:
         """Guided in words only: a silent sit of the default length (or what fits), its timing in the chat."""
         minutes = self._default_sit(occurrence)
-        if minutes is None:
-            await self._rest(occurrence, expected=expected)
-            return
         choice = f"{SILENT_CHOICE_PREFIX}{minutes}"
         run = await self.db.set_phase(
             occurrence.id, "silent_sit", expected=expected, choice=choice, ends_at=self._sit_end(choice)
@@ -425,7 +419,7 @@ class SessionRunner:
         run = await self.db.get_run(occurrence.id)
         if run is None or run.phase not in expected:
             return
-        if self._default_sit(occurrence) is None:
+        if not self._time_for_another(occurrence):
             await self._rest(occurrence, expected=expected)
             return
         if run.text_guided:
@@ -463,11 +457,13 @@ class SessionRunner:
         self._voice_failures.pop(occurrence.id, None)
         self._late_note_at.pop(occurrence.id, None)
         await self.db.close_attendance(occurrence.id, self.clock())
-        if occurrence.status not in ("cancelled", "closed"):
+        thank = occurrence.status not in ("cancelled", "closed")
+        if thank:
             await self.db.set_occurrence_status(occurrence.id, "closed")
+        await self._closed_if_restored(occurrence.id)
+        if thank:
             links = self.config.links
             await self.room.post(occurrence, texts.SESSION_CLOSED.format(donate=links.donate, share=links.share))
-        await self._closed_if_restored(occurrence.id)
 
     async def retry_restore(self, occurrence_id: int) -> None:
         """Try again to lift what a session still records (after a close, a hand-over or a restart)."""
@@ -859,20 +855,27 @@ class SessionRunner:
         return (occurrence.end_utc - self.clock()).total_seconds() / 60
 
     def _fitting_sits(self, occurrence: OccurrenceRow) -> list[int]:
+        """The sit lengths that end before the close; in a short session, the shortest anyway (the close ends it)."""
         left = self._minutes_left(occurrence)
-        return [minutes for minutes in self.config.sessions.silent_sit_minutes if minutes <= left]
+        lengths = self.config.sessions.silent_sit_minutes
+        return [minutes for minutes in lengths if minutes <= left] or [min(lengths)]
 
     def _fitting_recordings(self, occurrence: OccurrenceRow) -> list[Recording]:
         left_seconds = self._minutes_left(occurrence) * 60
         return [r for r in self.practice_recordings() if r.duration_seconds <= left_seconds]
 
-    def _default_sit(self, occurrence: OccurrenceRow) -> int | None:
-        """The default sit length if it fits in the time left, else the longest that does (None: none fits)."""
-        fitting = self._fitting_sits(occurrence)
+    def _default_sit(self, occurrence: OccurrenceRow) -> int:
+        """The default sit if it ends before the close, else the longest that does (none does: the default)."""
+        left = self._minutes_left(occurrence)
+        ending_in_time = [m for m in self.config.sessions.silent_sit_minutes if m <= left]
         default = self.config.sessions.default_silent_sit_minutes
-        if default in fitting:
+        if default in ending_in_time or not ending_in_time:
             return default
-        return max(fitting) if fitting else None
+        return max(ending_in_time)
+
+    def _time_for_another(self, occurrence: OccurrenceRow) -> bool:
+        """Whether another practice fits before the close (the shortest silent sit)."""
+        return self._minutes_left(occurrence) >= min(self.config.sessions.silent_sit_minutes)
 
     def _check_choice(self, choice: str) -> str:
         if choice.startswith(SILENT_CHOICE_PREFIX):

@@ -168,7 +168,7 @@ async def test_the_core_refuses_non_coordinators_whatever_the_discord_layer_let_
             with pytest.raises(PermissionDeniedError):
                 await attempt()
             assert await snapshot(core.db) == before, f"{name} by {who}"
-    assert core.recordings.ids() == ["bell"]
+    assert core.recordings.ids() == ["bell", "welcome-reading-en"], "as prepared at start-up"
 
 
 async def test_the_end_button_refuses_someone_who_lost_the_coordinator_role_meanwhile(

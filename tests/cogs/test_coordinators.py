@@ -256,22 +256,23 @@ async def test_recordings_list_verify_and_reload(sandbox: Sandbox, practice: Pra
     assert listing.ephemeral and "Singing bowl bell" in listing.text and "Refused" not in listing.text
 
     verified = await ask(laila, "recordings verify")
-    assert "1 OK, 0 refused" in verified.content and "All good" in verified.content
+    # The shipped bell and the welcome reading prepared at start-up.
+    assert "2 OK, 0 refused" in verified.content and "All good" in verified.content
 
     bell = practice.core.config.recordings.file.parent / "audio" / "bell.ogg"
     bell.write_bytes(bell.read_bytes() + b"tampered")
     verified = await ask(laila, "recordings verify")
-    assert "0 OK, 1 refused" in verified.content and "has changed since it was approved" in verified.content
+    assert "1 OK, 1 refused" in verified.content and "has changed since it was approved" in verified.content
     assert "/recordings reload" in verified.content
-    assert practice.core.recordings.ids() == ["bell"], "verifying changes nothing"
+    assert practice.core.recordings.ids() == ["bell", "welcome-reading-en"], "verifying changes nothing"
 
     reloaded = await ask(laila, "recordings reload")
-    assert "0 approved, 1 refused" in reloaded.content
-    assert practice.core.recordings.ids() == []
+    assert "1 approved, 1 refused" in reloaded.content
+    assert practice.core.recordings.ids() == ["welcome-reading-en"]
     listing = await ask(laila, "recordings list")
     assert "Refused" in listing.text and "has changed since it was approved" in listing.text
     (row,) = await practice.core.db.list_audit(action="recordings.reload")
-    assert row.actor_id == laila.id and row.details == {"approved": 0, "refused": 1}
+    assert row.actor_id == laila.id and row.details == {"approved": 1, "refused": 1}
 
     practice.core.config.recordings.file.write_text("recordings: [", encoding="utf-8")
     broken = await ask(laila, "recordings reload")

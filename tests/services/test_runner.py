@@ -169,9 +169,13 @@ async def test_no_choice_in_time_means_the_default_silent_sit_with_bells(s: Setu
     await s.runner.end_silent_sit(s.session.id)
     assert s.room.played[-2:] == ["bell", "bell"]
     assert await phase(s) == "choosing", "22 minutes are left: the group may choose another practice"
-    s.clock.now = s.session.end_utc - dt.timedelta(minutes=9)
+    s.clock.now = s.session.end_utc - dt.timedelta(minutes=19)
     await s.runner.choice_timeout(s.session.id)
-    assert await phase(s) == "resting", "no sit fits in the 9 minutes left"
+    run = await s.db.get_run(s.session.id)
+    assert run is not None and run.choice == "silent:15", "the default fits in the 19 minutes left"
+    s.clock.now = s.session.end_utc - dt.timedelta(minutes=4)
+    await s.runner.end_silent_sit(s.session.id)
+    assert await phase(s) == "resting", "no sit fits in the 4 minutes left: quiet until the close"
 
 
 async def test_teacher_present_leads_and_the_bot_stays_silent(s: Setup) -> None:
