@@ -74,7 +74,9 @@ NEEDS: Final[tuple[Need, ...]] = (
     Need("mute_members", Place.SESSIONS, "keep participants quiet while it leads, and unmute them after"),
     Need("create_events", Place.SESSIONS, "list its sessions as scheduled events"),
     # The chat lock (if configured) and, in voice channels, the hold on cameras and screen sharing.
-    Need("manage_roles", Place.SESSIONS, "pause the chat and cameras for non-teachers while it leads"),
+    Need(
+        "manage_roles", Place.SESSIONS, "pause the chat for non-teachers (and cameras in voice channels) while it leads"
+    ),
     Need(
         "stream",
         Place.SESSIONS,
