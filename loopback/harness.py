@@ -8,9 +8,11 @@ and yields once the bot is ready and its core has rebuilt its timers.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import datetime as dt
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -33,15 +35,18 @@ def config_for_world(
     *,
     recordings_file: Path | None = None,
     sections: dict[str, dict[str, Any]] | None = None,
+    welcome_reading: bool = True,
 ) -> Config:
     """Write and load a config.toml for the world's guild; `sections` overrides keys per section.
 
     Without `recordings_file`, the shipped recordings.yaml and its audio are copied into `data_dir`,
     so a bot that adds a recording (the synthesised welcome reading) never touches the repository.
+    With `welcome_reading`, the copy already holds the reading `python -m bot check` would prepare
+    (synthesised once per process), as an installed bot has; without it, the bot prepares its own.
     """
     guild = world.guild
     if recordings_file is None:
-        recordings_file = copy_shipped_recordings(data_dir)
+        recordings_file = copy_shipped_recordings(data_dir, welcome_reading=welcome_reading)
     stages = [c.id for c in guild.channels.values() if c.type == ChannelType.GUILD_STAGE_VOICE]
     voices = [c.id for c in guild.channels.values() if c.type == ChannelType.GUILD_VOICE]
     values: dict[str, dict[str, Any]] = {
@@ -71,14 +76,31 @@ def config_for_world(
     return load_config(path)
 
 
-def copy_shipped_recordings(data_dir: Path) -> Path:
-    """Copy recordings.yaml and the audio it lists into `data_dir`; return the copy's path."""
+def copy_shipped_recordings(data_dir: Path, *, welcome_reading: bool = False) -> Path:
+    """Copy recordings.yaml and the audio it lists into `data_dir` (with the prepared welcome reading if asked)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / "recordings.yaml"
     if not target.exists():
-        shutil.copy(REPO_ROOT / "recordings.yaml", target)
-        shutil.copytree(REPO_ROOT / "audio", data_dir / "audio", dirs_exist_ok=True)
+        source = _prepared_recordings() if welcome_reading else REPO_ROOT
+        shutil.copy(source / "recordings.yaml", target)
+        shutil.copytree(source / "audio", data_dir / "audio", dirs_exist_ok=True)
     return target
+
+
+_PREPARED: list[Path] = []
+
+
+def _prepared_recordings() -> Path:
+    """The shipped recordings plus the synthesised welcome reading, made once per process (2 s of espeak-ng)."""
+    if not _PREPARED:
+        from bot.media.welcome_audio import ensure_welcome_reading  # the real preparation, run once
+        from bot.texts import OFFICIAL_WELCOME_WORDS
+
+        folder = Path(tempfile.mkdtemp(prefix="practice-circles-prepared-"))
+        atexit.register(shutil.rmtree, folder, True)
+        ensure_welcome_reading(copy_shipped_recordings(folder), OFFICIAL_WELCOME_WORDS)
+        _PREPARED.append(folder)
+    return _PREPARED[0]
 
 
 def _to_toml(values: dict[str, dict[str, Any]]) -> str:

@@ -15,7 +15,7 @@ from tests.services.test_session_service import Clock, FakeDiscord
 
 
 async def test_start_up_synthesises_the_welcome_reading_once(tmp_path: Path) -> None:
-    config = config_for_world(World.default(), tmp_path / "practice")
+    config = config_for_world(World.default(), tmp_path / "practice", welcome_reading=False)
     catalog = load_recordings(config.recordings.file)
     assert catalog.by_kind("welcome-reading") == []
     clock = Clock()
@@ -35,7 +35,7 @@ async def test_start_up_synthesises_the_welcome_reading_once(tmp_path: Path) -> 
 
 
 async def test_a_welcome_reading_that_cannot_be_saved_still_lets_sessions_open(tmp_path: Path) -> None:
-    config = config_for_world(World.default(), tmp_path / "practice")
+    config = config_for_world(World.default(), tmp_path / "practice", welcome_reading=False)
     # Something already stands where the reading's audio would go, so it cannot be saved.
     (Path(config.recordings.file).parent / "audio" / "welcome-reading-en.ogg").mkdir(parents=True)
     clock = Clock()

@@ -73,7 +73,10 @@ async def test_the_documented_unit_runs_with_a_read_only_install_and_sessions_st
     # The install: config, recordings.yaml and audio as shipped (no welcome reading yet), read-only.
     data = install / "data"
     config = config_for_world(
-        sandbox.world, data, sections={"sessions": {"grace_minutes": 0, "open_minutes_before": 0}}
+        sandbox.world,
+        data,
+        sections={"sessions": {"grace_minutes": 0, "open_minutes_before": 0}},
+        welcome_reading=False,
     )
     for name in ("recordings.yaml", "audio"):
         shutil.move(str(data / name), str(install / name))
