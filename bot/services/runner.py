@@ -203,6 +203,8 @@ class SessionRunner:
             occurrence = await self.db.get_occurrence(occurrence_id)
             if occurrence is None or occurrence.status != "scheduled":
                 return
+            if occurrence.end_utc <= self.clock():
+                return  # its time passed while the bot could not act (asleep, or its clock jumped): nothing to open
             venue = await self.room.venue(occurrence)
             await self.db.start_run(occurrence.id, venue)
             # Open before anything optional: nothing below may keep the session from opening.

@@ -276,17 +276,22 @@ async def test_a_short_voice_drop_is_said_in_the_chat_and_the_recording_carries_
         )
         assert sandbox.voice is not None
         await sandbox.voice.outage(sandbox.world.bot_user.id)
-        await sandbox.wait_until(lambda: r.posted(room_texts.VOICE_DROPPED), what="the drop said in the chat")
+        # Said as discord.py notices the drop, or as the playback breaks off (whichever comes first).
+        await sandbox.wait_until(
+            lambda: r.posted(room_texts.VOICE_DROPPED) or r.posted(room_texts.VOICE_RETRYING),
+            timeout=10,
+            what="the drop said in the chat",
+        )
         sandbox.voice.end_outage(sandbox.world.bot_user.id)
         # discord.py reconnects by itself (the recording then carries on), or the bot connects afresh and
         # carries on from a little before where the sound was lost: either way the room is told.
         await sandbox.wait_until(
             lambda: r.posted(room_texts.VOICE_BACK) or r.posted(room_texts.VOICE_RETRYING),
-            timeout=15,
+            timeout=40,  # discord.py's own backoff, on a loaded machine
             what="the way back, said in the chat",
         )
         await frames_until(
-            r, lambda frames: bot_packets(r)[-1:] == practice[-1:], timeout=15, what="the practice to reach its end"
+            r, lambda frames: bot_packets(r)[-1:] == practice[-1:], timeout=30, what="the practice to reach its end"
         )
         heard = bot_packets(r)[len(welcome) :]
         assert heard[:50] == practice[:50] and heard[-1] == practice[-1], "it carried on to the end"
