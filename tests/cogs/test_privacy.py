@@ -299,7 +299,7 @@ async def test_attendance_is_kept_only_for_members_who_signed_up_or_agreed(
     sam, priya, jonas = (sandbox.person(name) for name in ("sam", "priya", "jonas"))
     await core.sessions.sign_up(sam.id, session.id)
     await core.db.start_run(session.id, "voice")
-    await core.runner.room.open(session, "voice")
+    await core.runner.room.open(session, "voice", speak=False)
     [card] = [m for m in world.history(room.id) if m.embeds]
     assert texts.CARD_ATTENDANCE in card.embeds[0]["description"]
 
