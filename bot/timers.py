@@ -11,6 +11,12 @@ APScheduler waits for the next job on the event loop's monotonic clock, computed
 clock when it last looked. If the wall clock then jumps forward (a suspended machine wakes, NTP
 corrects a drift), jobs that are now due would wait out the old delay; a small watch notices the
 jump and makes APScheduler look again at once.
+
+Only jobs due within `HANDOFF_WINDOW` are APScheduler's. Later ones wait in a heap of our own and
+are handed over by one internal job (`timers:handoff`) as their time comes near: a restart arms
+eight jobs per upcoming session, tens of thousands, and APScheduler spends ~25 µs building each
+job (it inspects the callback's signature) and keeps them in a sorted list, so handing it every
+job made start-up take seconds.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import heapq
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from itertools import accumulate
-from typing import Any
+from typing import Any, Final
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,6 +43,16 @@ JobCallback = Callable[..., Awaitable[Any]]
 CLOCK_CHECK_SECONDS = 2.0
 # More than this between the two clocks' progress is a jump, not scheduling noise.
 CLOCK_JUMP_TOLERANCE = dt.timedelta(seconds=1)
+
+# Jobs due further ahead than this (on the core's clock) wait in Timers' own heap.
+HANDOFF_WINDOW: Final = dt.timedelta(hours=1)
+# The internal job that hands held jobs to APScheduler; never reported as pending.
+HANDOFF_JOB_ID: Final = "timers:handoff"
+
+
+# A job not yet given to APScheduler: (when, callback, args, sequence). A plain tuple, as start-up
+# makes tens of thousands (a NamedTuple costs five times as much to build).
+_Held = tuple[dt.datetime, JobCallback, tuple[Any, ...], int]
 
 
 class Timers:
@@ -65,6 +82,12 @@ class Timers:
         # cancel_matching need not walk every job: at start-up, when tens of thousands are armed,
         # asking APScheduler (a list scan per call before it starts) made the rebuild quadratic.
         self._by_prefix: dict[str, set[str]] = {}
+        # Jobs due after HANDOFF_WINDOW, by id, and a heap of (when, sequence, id) over them; a
+        # replaced or cancelled job leaves a stale heap entry, recognised by its sequence number.
+        self._held: dict[str, _Held] = {}
+        self._heap: list[tuple[dt.datetime, int, str]] = []
+        self._sequence = itertools.count()
+        self._handoff_at: dt.datetime | None = None
         # misfire_grace_time=None: a job that fires late because the event loop was busy still
         # runs; work that fell due while the bot was *down* is decided by bot.jobs, not here.
         self._scheduler = AsyncIOScheduler(
@@ -85,6 +108,11 @@ class Timers:
             self._clock_watch = None
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        for job_id in list(self._held):
+            self._forget(job_id)
+        self._held.clear()
+        self._heap.clear()
+        self._handoff_at = None
 
     async def _watch_the_clock(self) -> None:
         """Re-arm APScheduler whenever the wall clock has jumped forward past the monotonic one."""
@@ -95,6 +123,8 @@ class Timers:
             jump, offset = now - offset, now
             if jump > CLOCK_JUMP_TOLERANCE:
                 log.warning("the wall clock jumped forward by %s; running the jobs now due", jump)
+                # Held jobs the jump brought near go to APScheduler first, so it runs them too.
+                self.hand_over_due()
                 with contextlib.suppress(Exception):  # a scheduler shutting down meanwhile has nothing to run
                     self._scheduler.wakeup()
 
@@ -102,6 +132,22 @@ class Timers:
         """Run `callback(*args)` at `when` (aware); an existing job with this id is replaced."""
         if when.tzinfo is None or when.utcoffset() is None:
             raise TypeError(f"timer {job_id!r} needs an aware datetime, got naive {when!r}")
+        if when > self._now() + HANDOFF_WINDOW:
+            if job_id not in self._held and job_id in self._requested:
+                self._remove_from_scheduler(job_id)
+            self._hold(job_id, when, callback, args)
+        else:
+            self._held.pop(job_id, None)
+            self._give_to_scheduler(job_id, when, callback, args)
+        self._requested[job_id] = when
+        for prefix in _prefixes(job_id):
+            ids = self._by_prefix.get(prefix)
+            if ids is None:
+                self._by_prefix[prefix] = {job_id}
+            else:
+                ids.add(job_id)
+
+    def _give_to_scheduler(self, job_id: str, when: dt.datetime, callback: JobCallback, args: tuple[Any, ...]) -> None:
         self._scheduler.add_job(
             self._fired(job_id, callback),
             trigger=DateTrigger(run_date=self._wall_time(when)),
@@ -110,9 +156,66 @@ class Timers:
             name=job_id,
             replace_existing=True,
         )
-        self._requested[job_id] = when
-        for prefix in _prefixes(job_id):
-            self._by_prefix.setdefault(prefix, set()).add(job_id)
+
+    def _remove_from_scheduler(self, job_id: str) -> bool:
+        try:
+            self._scheduler.remove_job(job_id)
+        except JobLookupError:
+            return False  # already handed to the event loop to run
+        return True
+
+    def _hold(self, job_id: str, when: dt.datetime, callback: JobCallback, args: tuple[Any, ...]) -> None:
+        """Keep a job in our own heap until its time is within HANDOFF_WINDOW."""
+        sequence = next(self._sequence)
+        self._held[job_id] = (when, callback, args, sequence)
+        heapq.heappush(self._heap, (when, sequence, job_id))
+        if len(self._heap) > 2 * len(self._held) + 1024:
+            # Replaced and cancelled jobs leave stale entries behind; rebuild the heap now and then.
+            self._heap = [(job[0], job[3], held_id) for held_id, job in self._held.items()]
+            heapq.heapify(self._heap)
+        self._arm_handoff(when - HANDOFF_WINDOW)
+
+    def _arm_handoff(self, at: dt.datetime) -> None:
+        """Make sure the handoff job runs no later than `at`."""
+        if self._handoff_at is not None and self._handoff_at <= at:
+            return
+        self._handoff_at = at
+        self._scheduler.add_job(
+            self._hand_over,
+            trigger=DateTrigger(run_date=self._wall_time(max(at, self._now()))),
+            id=HANDOFF_JOB_ID,
+            name=HANDOFF_JOB_ID,
+            replace_existing=True,
+        )
+
+    async def _hand_over(self) -> None:
+        """Give APScheduler every held job now due within HANDOFF_WINDOW; arm the next handoff."""
+        self._handoff_at = None
+        self.hand_over_due()
+
+    def hand_over_due(self) -> int:
+        """Hand held jobs due within HANDOFF_WINDOW to APScheduler now; returns how many."""
+        horizon = self._now() + HANDOFF_WINDOW
+        moved = 0
+        while self._heap and self._heap[0][0] <= horizon:
+            _, sequence, job_id = heapq.heappop(self._heap)
+            held = self._held.get(job_id)
+            if held is None or held[3] != sequence:
+                continue  # replaced or cancelled since
+            del self._held[job_id]
+            self._give_to_scheduler(job_id, held[0], held[1], held[2])
+            moved += 1
+        while self._heap:
+            when, sequence, job_id = self._heap[0]
+            held = self._held.get(job_id)
+            if held is not None and held[3] == sequence:
+                self._arm_handoff(when - HANDOFF_WINDOW)
+                break
+            heapq.heappop(self._heap)
+        return moved
+
+    def _now(self) -> dt.datetime:
+        return self._clock() if self._clock is not None else dt.datetime.now(dt.UTC)
 
     def _wall_time(self, when: dt.datetime) -> dt.datetime:
         """The wall-clock moment at which the core's clock will read `when`."""
@@ -125,11 +228,9 @@ class Timers:
         """Remove a pending job; returns False if there was none."""
         if not self._forget(job_id):
             return False
-        try:
-            self._scheduler.remove_job(job_id)
-        except JobLookupError:
-            return False  # already handed to the event loop to run
-        return True
+        if self._held.pop(job_id, None) is not None:
+            return True
+        return self._remove_from_scheduler(job_id)
 
     def cancel_matching(self, prefix: str) -> int:
         """Remove every pending job whose id starts with `prefix`; returns how many."""
@@ -153,10 +254,12 @@ class Timers:
 
     def pending(self) -> dict[str, dt.datetime]:
         """Pending job ids with the instant (on the core's clock) each will fire."""
-        return {job.id: self._requested[job.id] for job in self._scheduler.get_jobs() if job.id in self._requested}
+        found = {job.id: self._requested[job.id] for job in self._scheduler.get_jobs() if job.id in self._requested}
+        found.update((job_id, held[0]) for job_id, held in self._held.items())
+        return found
 
     def __len__(self) -> int:
-        return len(self._scheduler.get_jobs())
+        return len(self._held) + sum(1 for job in self._scheduler.get_jobs() if job.id != HANDOFF_JOB_ID)
 
     def _fired(self, job_id: str, callback: JobCallback) -> JobCallback:
         """Wrap a job: forget its requested instant once it runs, and log an exception with the job id."""
@@ -179,4 +282,9 @@ def _wall_minus_monotonic() -> dt.timedelta:
 
 def _prefixes(job_id: str) -> list[str]:
     """The prefixes of an id that end in ':': "reminder:12:60" -> ["reminder:", "reminder:12:"]."""
-    return list(accumulate(part + ":" for part in job_id.split(":")[:-1]))
+    found = []
+    colon = job_id.find(":")
+    while colon != -1:
+        found.append(job_id[: colon + 1])
+        colon = job_id.find(":", colon + 1)
+    return found

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 import time_machine
 
-from bot.timers import CLOCK_CHECK_SECONDS, Timers
+from bot.timers import CLOCK_CHECK_SECONDS, HANDOFF_WINDOW, Timers
 
 
 def _soon(seconds: float = 0.05) -> dt.datetime:
@@ -133,3 +134,71 @@ async def test_a_forward_jump_of_the_wall_clock_runs_the_jobs_now_due_at_once() 
         assert await asyncio.wait_for(fired.get(), timeout=3 * CLOCK_CHECK_SECONDS) == "due after the jump"
         assert list(timers.pending()) == ["reminder:2:60"], "a job not yet due is not run early"
         timers.shutdown()
+
+
+def _fast_clock(speed: float) -> tuple[dt.datetime, Callable[[], dt.datetime]]:
+    """A clock running `speed` times faster than the wall clock, and its starting instant."""
+    start_wall = dt.datetime.now(dt.UTC)
+    start_clock = dt.datetime(2026, 3, 8, 9, 0, tzinfo=dt.UTC)
+
+    def clock() -> dt.datetime:
+        return start_clock + (dt.datetime.now(dt.UTC) - start_wall) * speed
+
+    return start_clock, clock
+
+
+# Hours of the clock pass in a tenth of a second: jobs beyond HANDOFF_WINDOW are held, then handed over.
+SPEED = 36_000.0
+
+
+async def test_jobs_beyond_the_handoff_window_fire_at_their_instants_in_order() -> None:
+    start, clock = _fast_clock(SPEED)
+    timers = Timers(clock=clock, speed=SPEED)
+    timers.start()
+    fired: asyncio.Queue[tuple[str, dt.datetime]] = asyncio.Queue()
+
+    async def note(label: str) -> None:
+        await fired.put((label, clock()))
+
+    far = start + HANDOFF_WINDOW * 3
+    farther = start + HANDOFF_WINDOW * 5
+    timers.schedule_at("close:2", farther, note, "farther")
+    timers.schedule_at("close:1", far, note, "far")
+    timers.schedule_at("open:1", start + dt.timedelta(minutes=5), note, "near")
+    assert timers.pending() == {"close:2": farther, "close:1": far, "open:1": start + dt.timedelta(minutes=5)}
+    assert len(timers) == 3
+    got = [await asyncio.wait_for(fired.get(), timeout=10) for _ in range(3)]
+    assert [label for label, _ in got] == ["near", "far", "farther"]
+    assert got[1][1] >= far and got[2][1] >= farther
+    assert timers.pending() == {} and len(timers) == 0
+    timers.shutdown()
+
+
+async def test_a_held_job_replaced_or_cancelled_never_fires_in_its_old_form() -> None:
+    start, clock = _fast_clock(SPEED)
+    timers = Timers(clock=clock, speed=SPEED)
+    timers.start()
+    fired: asyncio.Queue[str] = asyncio.Queue()
+
+    async def note(label: str) -> None:
+        await fired.put(label)
+
+    # Far, then brought near: fires once, as the near one.
+    timers.schedule_at("reminder:1:60", start + HANDOFF_WINDOW * 2, note, "far version")
+    timers.schedule_at("reminder:1:60", start + dt.timedelta(minutes=1), note, "near version")
+    # Near, then pushed far: fires once, as the far one.
+    timers.schedule_at("reminder:2:60", start + dt.timedelta(minutes=1), note, "early version")
+    timers.schedule_at("reminder:2:60", start + HANDOFF_WINDOW * 3, note, "late version")
+    # Held, then cancelled, one by id and two by prefix.
+    timers.schedule_at("open:3", start + HANDOFF_WINDOW * 2, note, "cancelled")
+    timers.schedule_at("reminder:4:60", start + HANDOFF_WINDOW * 2, note, "cancelled by prefix")
+    timers.schedule_at("reminder:4:15", start + HANDOFF_WINDOW * 2, note, "cancelled by prefix")
+    assert timers.cancel("open:3") is True
+    assert timers.cancel("open:3") is False
+    assert timers.cancel_matching("reminder:4:") == 2
+    assert len(timers) == 2
+    timers.schedule_at("marker", start + HANDOFF_WINDOW * 4, note, "marker")
+    got = [await asyncio.wait_for(fired.get(), timeout=10) for _ in range(3)]
+    assert got == ["near version", "late version", "marker"]
+    assert fired.empty() and timers.pending() == {}
+    timers.shutdown()
