@@ -101,17 +101,22 @@ class UnclaimedAlerts:
     async def arm(self, occurrence: OccurrenceRow, *, post_overdue: Collection[AlertKind] = ()) -> int:
         """(Re)arm a session's alert timers; overdue ones (only of the kinds given) fire at once. Returns how many."""
         self.disarm(occurrence.id)
-        now = self.clock()
-        if occurrence.status != "scheduled" or occurrence.start_utc <= now:
+        if occurrence.status != "scheduled" or occurrence.start_utc <= self.clock():
             return 0
         if await self.db.get_teacher_claim(occurrence.id) is not None:
             return 0
+        posted = {kind for kind in ALERT_KINDS if await self.posted(occurrence.id, kind)}
+        return self._arm_unclaimed(occurrence, posted, post_overdue)
+
+    def _arm_unclaimed(
+        self, occurrence: OccurrenceRow, posted: Collection[AlertKind], post_overdue: Collection[AlertKind]
+    ) -> int:
+        """Arm the alerts not yet posted of a scheduled, unclaimed session that has not begun."""
+        now = self.clock()
         armed = 0
         for kind in ALERT_KINDS:
             due = self.due_at(occurrence, kind)
-            if due <= now and kind not in post_overdue:
-                continue
-            if await self.posted(occurrence.id, kind):
+            if (due <= now and kind not in post_overdue) or kind in posted:
                 continue
             self.timers.schedule_at(alert_job_id(kind, occurrence.id), max(due, now), self.fire, occurrence.id, kind)
             armed += 1
@@ -151,18 +156,18 @@ class UnclaimedAlerts:
     async def rebuild(self) -> AlertRebuildReport:
         """At start-up: arm the alerts of every upcoming session; those that fell due while down fire now."""
         now = self.clock()
-        upcoming = await self.db.list_occurrences(now, now + self.horizon, statuses=["scheduled"])
-        armed = 0
-        for occurrence in upcoming:
-            armed += await self.arm(occurrence, post_overdue=ALERT_KINDS)
-        pending = self.timers.pending()
-        overdue = sum(
-            1
-            for occurrence in upcoming
-            for kind in ALERT_KINDS
-            if alert_job_id(kind, occurrence.id) in pending and self.due_at(occurrence, kind) <= now
-        )
-        report = AlertRebuildReport(sessions=len(upcoming), timers=armed, overdue_now=overdue)
+        for kind in ALERT_KINDS:
+            self.timers.cancel_matching(f"alert:{kind}:")
+        # One query: the unclaimed sessions of the horizon, with the alerts already posted for each.
+        unclaimed = await self.db.unclaimed_with_audit(now, now + self.horizon, [alert_action(k) for k in ALERT_KINDS])
+        armed = overdue = 0
+        for occurrence, actions in unclaimed:
+            if occurrence.start_utc <= now:
+                continue
+            posted = [kind for kind in ALERT_KINDS if alert_action(kind) in actions]
+            armed += self._arm_unclaimed(occurrence, posted, ALERT_KINDS)
+            overdue += sum(1 for kind in ALERT_KINDS if kind not in posted and self.due_at(occurrence, kind) <= now)
+        report = AlertRebuildReport(sessions=len(unclaimed), timers=armed, overdue_now=overdue)
         log.info("unclaimed-session alerts rebuilt from the database: %s", report)
         return report
 
