@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 from collections.abc import Callable
 
@@ -160,6 +161,7 @@ class PracticeCirclesBot(commands.Bot):
             log.critical("the core could not start, so the bot stops: %s", error, exc_info=True)
             await self.close()
             return
+        settle_the_heap()
         log.info("Practice Circles is ready: %s", report)
         self.dispatch("core_ready")
         # Beside the work, not before it: a slow answer from Discord here must not hold up sessions.
@@ -222,7 +224,20 @@ class PracticeCirclesBot(commands.Bot):
         # long outage; each in flight is one request, so waiting for them is short.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.core.dispatcher.idle(), SENDS_IN_FLIGHT_TIMEOUT)
+        # What was frozen at ready can be collected again (tests run many bots in one process).
+        gc.unfreeze()
         await super().close()
+
+
+def settle_the_heap() -> None:
+    """Once ready: collect start-up's garbage, then keep what is left out of every later collection.
+
+    What lives for the whole run (modules, the member cache, the timers) is most of the heap; a full
+    collection walked all of it, pausing the bot for 40-100 ms with a large guild. Frozen objects
+    are still freed by reference counting; only cycles among them wait for `gc.unfreeze()`.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def run_until_stopped(bot: PracticeCirclesBot, token: str) -> bool:
