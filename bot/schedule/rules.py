@@ -14,6 +14,7 @@ an error is raised rather than an instant that could be an hour off.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,8 +159,11 @@ def when(instant: datetime) -> str:
     return discord_timestamp(instant, "F")
 
 
+@functools.lru_cache(maxsize=4096)
 def format_pacific(instant: datetime) -> str:
     """Format an aware instant in Pacific time, like 'Mon 2 Mar 2026, 00:00 PST'."""
+    # Cached: a listing formats the same few session starts for every member who asks, and pytz's
+    # conversion is most of the cost of a listing's text.
     local = utc_to_pacific(instant)
     return f"{_format_day(local.date())}, {local:%H:%M} {local.tzname()}"
 

@@ -43,6 +43,7 @@ class StorageBase:
         self._owner: asyncio.Task[Any] | None = None
         self._savepoint_depth = 0
         self._closed = False
+        self._commits = 0
 
     def now(self) -> datetime:
         """Return the current time from the database's clock (aware, injectable in tests)."""
@@ -50,6 +51,11 @@ class StorageBase:
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise TypeError("the database clock returned a naive datetime")
         return moment
+
+    @property
+    def commits(self) -> int:
+        """How many write transactions this Database has committed: what was read before it moved may be stale."""
+        return self._commits
 
     def in_transaction(self) -> bool:
         """Tell whether the calling task holds this database's write transaction."""
@@ -83,6 +89,7 @@ class StorageBase:
                 try:
                     yield
                     await self._writer.execute("COMMIT")
+                    self._commits += 1
                 except BaseException:
                     # Shielded so a second cancellation cannot leave the transaction open.
                     await asyncio.shield(self._rollback())

@@ -216,6 +216,20 @@ class PeopleQueries(SeriesQueries, RecordQueries):
             found.update({row["id"]: (row["teacher_id"], row["signups"]) for row in rows})
         return found
 
+    async def signed_up_among(self, user_id: int, occurrence_ids: Sequence[int]) -> set[int]:
+        """Which of these sessions a member is signed up for."""
+        wanted = list(dict.fromkeys(occurrence_ids))
+        found: set[int] = set()
+        for first in range(0, len(wanted), _LISTING_BATCH):
+            batch = wanted[first : first + _LISTING_BATCH]
+            rows = await self._fetchall(
+                "SELECT occurrence_id FROM signups WHERE user_id = ?"  # noqa: S608 (the IN list is placeholders only)
+                f" AND occurrence_id IN ({placeholders(len(batch))})",
+                [user_id, *batch],
+            )
+            found.update(row["occurrence_id"] for row in rows)
+        return found
+
     async def series_signup_user_ids(self, series_id: int) -> list[int]:
         """Return the ids of everyone signed up for a whole series."""
         rows = await self._fetchall(

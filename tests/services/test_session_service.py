@@ -15,6 +15,7 @@ from bot.core import Core
 from bot.errors import ConflictError, PermissionDeniedError, ScheduleError
 from bot.media.recordings import RecordingCatalog
 from bot.model import Actor, DeliveryRow, OccurrenceRow
+from bot.services.sessions.base import LISTING_FRESH_FOR
 from bot.storage import Database
 from loopback import World
 from loopback.harness import config_for_world
@@ -270,3 +271,25 @@ async def test_a_session_in_the_spring_gap_starts_after_the_gap(
         people.coordinator, start="2026-03-08 02:30", duration_minutes=30, title="Early sit"
     )
     assert session.start_utc == dt.datetime(2026, 3, 8, 10, 30, tzinfo=dt.UTC)  # 03:30 PDT
+
+
+async def test_the_listing_shows_this_bots_changes_at_once_and_another_processs_within_seconds(
+    core: tuple[Core, FakeDiscord, Clock], people: People, tmp_path: Path
+) -> None:
+    bot, _, clock = core
+    service = bot.sessions
+    await weekly(bot, people)
+    session = (await service.upcoming(7))[0]
+    assert session.signups == 0
+    # Twenty members asking at once get the same listing.
+    listings = await asyncio.gather(*(service.upcoming(7) for _ in range(20)))
+    assert all(listing == listings[0] for listing in listings)
+    # A sign-up through the bot is counted in the very next listing.
+    await service.sign_up(people.member.user_id, session.occurrence.id)
+    assert (await service.upcoming(7))[0].signups == 1
+    # A write by another process (a command-line tool) shows once the listing is LISTING_FRESH_FOR old.
+    async with Database.open(tmp_path / "core.sqlite3", exclusive=False, clock=clock) as tool:
+        await tool.sign_up(session.occurrence.id, 99)
+    clock.now += LISTING_FRESH_FOR
+    assert (await service.upcoming(7))[0].signups == 2
+    assert await service.signed_up_among(people.member.user_id, [session.occurrence.id]) == {session.occurrence.id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,6 +36,19 @@ MAX_DURATION: Final = 240
 MAX_TITLE: Final = 100
 MAX_REASON: Final = 300
 MAX_FEEDBACK: Final = 1500
+# A listing read for one member is shown to the next for this long, unless this process wrote to
+# the database meanwhile (then it is read again at once). Only writes by another process (a
+# command-line tool) can be this late to show.
+LISTING_FRESH_FOR: Final = dt.timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """One read of the upcoming sessions, shared by everyone asking while it is fresh."""
+
+    read_at: dt.datetime
+    commits: int
+    summaries: asyncio.Future[list[SessionSummary]]
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,8 @@ class SessionBase:
         self.member_listeners: list[Callable[[int], Awaitable[object]]] = []
         # Called after every change to a session (the scheduled-events mirror, the session runner).
         self.listeners: list[Callable[[OccurrenceRow], Awaitable[None]]] = []
+        # The upcoming listing by days ahead (see LISTING_FRESH_FOR).
+        self._listings: dict[int, _Listing] = {}
 
     async def session(self, occurrence_id: int) -> OccurrenceRow:
         """A session by id, or a kind NotFoundError."""
@@ -107,10 +123,34 @@ class SessionBase:
         if not 1 <= days <= MAX_LISTING_DAYS:
             raise ScheduleError(texts.LISTING_DAYS.format(max=MAX_LISTING_DAYS, got=days))
         now = self.clock()
+        listing = self._listings.get(days)
+        if (
+            listing is None
+            or listing.commits != self.db.commits
+            or not dt.timedelta(0) <= now - listing.read_at < LISTING_FRESH_FOR
+        ):
+            # Twenty members asking at once share one read instead of making twenty.
+            read = asyncio.ensure_future(self._read_upcoming(days, now))
+            listing = self._listings[days] = _Listing(now, self.db.commits, read)
+            read.add_done_callback(lambda done: self._forget_failed(days, done))
+        summaries = await asyncio.shield(listing.summaries)
+        return [summary for summary in summaries if summary.occurrence.end_utc > now]
+
+    async def _read_upcoming(self, days: int, now: dt.datetime) -> list[SessionSummary]:
         rows = await self.db.list_occurrences(
             now - dt.timedelta(minutes=1), now + dt.timedelta(days=days), statuses=UPCOMING_STATUSES
         )
         return await self._summaries([row for row in rows if row.end_utc > now])
+
+    def _forget_failed(self, days: int, read: asyncio.Future[list[SessionSummary]]) -> None:
+        """A read that failed is not shown to the next member; they read again."""
+        listing = self._listings.get(days)
+        if listing is not None and listing.summaries is read and (read.cancelled() or read.exception() is not None):
+            del self._listings[days]
+
+    async def signed_up_among(self, user_id: int, occurrence_ids: Sequence[int]) -> set[int]:
+        """Which of these sessions a member is signed up for (to mark them in a listing)."""
+        return await self.db.signed_up_among(user_id, occurrence_ids)
 
     async def _summaries(self, rows: Sequence[OccurrenceRow]) -> list[SessionSummary]:
         # One query for every row's teacher and count: two per row made a 4-week listing take ~100 ms.
