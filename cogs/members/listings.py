@@ -147,7 +147,7 @@ async def show_schedule(interaction: discord.Interaction, days: int, page: int, 
     summaries = await sessions.upcoming(days)
     shown = None
     if summaries:
-        mine = {summary.occurrence.id for summary in await sessions.my_sessions(interaction.user.id)}
+        mine = await sessions.signed_up_among(interaction.user.id, [summary.occurrence.id for summary in summaries])
         shown = schedule_page(summaries, days=days, page=page, mine=mine)
     await show_listing(interaction, texts.SCHEDULE_EMPTY.format(days=days), shown, edit=edit)
 
