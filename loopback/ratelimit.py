@@ -13,6 +13,12 @@ What discord.py 2.7.1 reads (discord/http.py, `Ratelimit.update` and `HTTPClient
   a non-JSON body, is taken for a Cloudflare ban and raised. Discord's 429s come through Google's
   front end, so every 429 here carries `Via: 1.1 google`.
 
+New DM conversations: Discord also refuses a bot that opens direct messages too fast (its first
+message to a user in their DM channel) with a 403, JSON code 40003 "You are opening direct
+messages too fast.", and no retry_after. Discord does not publish that threshold, so the limiter
+applies one only when given (`new_dm_limit`, new conversations per sliding window): any default
+would be a number made up here. Messages into a DM the bot has written in before never count.
+
 Buckets: one per method + route template (its `X-RateLimit-Bucket` is a stable hash of that), and
 within it one window per major parameter (channel_id, guild_id, webhook_id + webhook_token, and
 for interaction callbacks interaction_id + interaction_token, since each interaction has its own
@@ -165,9 +171,13 @@ class RateLimiter:
     clock: Clock = time.monotonic
     wall_clock: Clock = time.time
     tolerance: float = DEFAULT_TOLERANCE
+    # (new DM conversations, seconds) a bot may open in any such window; None: not applied.
+    new_dm_limit: tuple[int, float] | None = None
 
     def __post_init__(self) -> None:
         """Empty state."""
+        self._new_dms: dict[str, deque[float]] = {}
+        self.new_dm_refusals = 0
         self._windows: dict[str, _Window] = {}
         self._global: dict[str, deque[float]] = {}
         # bucket key (or "global:<token key>") -> monotonic time the last announced 429 ends
@@ -234,6 +244,21 @@ class RateLimiter:
         decision = _limited(reset_after, "user", key, headers)
         self.retry_until[key] = now + decision.retry_after
         return decision
+
+    def open_new_dm(self, token: str | None = None, now: float | None = None) -> bool:
+        """Count one new DM conversation of this bot; False (Discord's 40003) if it is one too many."""
+        if self.new_dm_limit is None:
+            return True
+        now = self.clock() if now is None else now
+        limit, window = self.new_dm_limit
+        opened = self._new_dms.setdefault(token or "", deque())
+        while opened and opened[0] <= now - window:
+            opened.popleft()
+        if len(opened) >= limit:
+            self.new_dm_refusals += 1
+            return False
+        opened.append(now)
+        return True
 
     def announce(
         self,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from loopback.server import Sandbox
 
 CANNOT_DM = WorldError(403, 50007, "Cannot send messages to this user")
+OPENING_DMS_TOO_FAST = WorldError(403, 40003, "You are opening direct messages too fast.")
 
 
 def _channel(sandbox: Sandbox, req: ApiRequest) -> Channel:
@@ -188,6 +189,10 @@ async def create_message(sandbox: Sandbox, req: ApiRequest) -> Reply:
         if earlier is not None:
             sandbox.nonce_hits.append(earlier.id)
             return Reply(body=payloads.message(world, earlier, sandbox.base_url))
+    limiter = sandbox.rate_limiter
+    new_conversation = channel.type == ChannelType.DM and _opens_conversation(sandbox, channel)
+    if new_conversation and limiter is not None and not limiter.open_new_dm(world.bot_token):
+        raise OPENING_DMS_TOO_FAST
     fields = new_message_fields(world, body, req.uploads, settable_flags=SETTABLE_MESSAGE_FLAGS)
     if (
         fields["embeds"]
@@ -209,6 +214,12 @@ async def create_message(sandbox: Sandbox, req: ApiRequest) -> Reply:
     )
     sandbox.events.message_created(message)
     return Reply(body=payloads.message(world, message, sandbox.base_url))
+
+
+def _opens_conversation(sandbox: Sandbox, channel: Channel) -> bool:
+    """Whether a message of the bot's in this DM would be its first there (a new DM, as Discord counts them)."""
+    bot_id = sandbox.world.bot_user.id
+    return not any(message.author_id == bot_id for message in sandbox.world.history(channel.id))
 
 
 def _check_reference(sandbox: Sandbox, channel: Channel, reference: dict[str, Any]) -> None:

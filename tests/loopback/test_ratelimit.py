@@ -456,3 +456,12 @@ async def test_discord_py_retries_a_5xx_burst(tiny: tuple[TinyDiscord, HTTPClien
     assert server.statuses[-3:] == [500, 502, 200]
     assert quick_sleep.requested == [1, 3]  # discord.py's back-off: 1 + tries * 2
     assert server.faults.pending == 0
+
+
+def test_new_dm_conversations_beyond_the_limit_are_refused_until_the_window_moves_on() -> None:
+    limiter = RateLimiter(new_dm_limit=(2, 10.0))
+    assert [limiter.open_new_dm("bot", now=t) for t in (0.0, 1.0, 2.0)] == [True, True, False]
+    assert limiter.open_new_dm("another bot", now=2.0), "each bot token has its own count"
+    assert limiter.open_new_dm("bot", now=10.5), "the first one has left the window"
+    assert limiter.new_dm_refusals == 1
+    assert all(RateLimiter().open_new_dm("bot", now=0.0) for _ in range(100)), "no threshold unless given"
