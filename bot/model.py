@@ -190,6 +190,8 @@ class MemberRow:
     updated_at: datetime
     # The member's own private reminder thread, once the bot has made one.
     private_thread_id: int | None = None
+    # The DM channel a direct message last reached them in (None: never, or forgotten).
+    dm_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

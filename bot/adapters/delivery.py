@@ -10,20 +10,30 @@ drops a repeat. Each message carries buttons to leave that session and to stop r
 work from the DM itself. A reminder to a member who gave their time zone says so when daylight
 saving (changing on one side only) moved a weekly session on their clock since the week before;
 the `notice:clocks` heads-up is that note, sent days ahead.
+
+A member's DM channel id is stored once a DM has reached them there (it never changes), so later
+messages post to it directly: one request instead of opening the channel first, and no "new DM"
+for Discord to count. When Discord refuses a new DM conversation with 40003 ("You are opening
+direct messages too fast", a 403 without a retry_after), new conversations pause for a while
+(doubling, capped) and their rows wait in the ledger without losing an attempt; members already
+reached by DM go on being sent to meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 
 import discord
 
 from bot.adapters.claim import ClaimButton
 from bot.adapters.dm_buttons import message_buttons
 from bot.adapters.limits import MESSAGE_CHARS, THREAD_NAME_CHARS
-from bot.delivery.ledger import PermanentDeliveryError
+from bot.delivery.ledger import DeliveryDeferred, PermanentDeliveryError
 from bot.delivery.wording import message_for
 from bot.model import DeliveryRow, MemberRow, OccurrenceRow
 from bot.services.clocks import CLOCKS_KIND, clock_note
@@ -34,6 +44,48 @@ log = logging.getLogger(__name__)
 
 # Discord's JSON error code for "Cannot send messages to this user".
 CANNOT_DM = 50007
+# Discord's JSON error code for "You are opening direct messages too fast".
+OPENING_DMS_TOO_FAST = 40003
+# How long new DM conversations wait after a 40003: doubling from the first, capped.
+DM_OPENING_FIRST_WAIT = dt.timedelta(seconds=10)
+DM_OPENING_LONGEST_WAIT = dt.timedelta(minutes=5)
+
+
+class DmOpeningPause:
+    """The wait Discord asked for (without saying how long) before the bot opens more DM conversations."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        first_wait: dt.timedelta = DM_OPENING_FIRST_WAIT,
+        longest_wait: dt.timedelta = DM_OPENING_LONGEST_WAIT,
+    ) -> None:
+        self.clock = clock
+        self.first_wait = first_wait
+        self.longest_wait = longest_wait
+        self._until = 0.0
+        self._next_wait = first_wait
+
+    def remaining(self) -> dt.timedelta | None:
+        """How long new conversations must still wait; None if they may go now."""
+        left = self._until - self.clock()
+        return dt.timedelta(seconds=left) if left > 0 else None
+
+    def refused(self) -> dt.timedelta:
+        """Discord refused a new conversation: pause them all (once per pause, however many were in flight)."""
+        left = self.remaining()
+        if left is not None:
+            return left
+        wait = self._next_wait
+        self._until = self.clock() + wait.total_seconds()
+        self._next_wait = min(wait * 2, self.longest_wait)
+        log.warning("Discord says the bot opens direct messages too fast; new ones wait %s", wait)
+        return wait
+
+    def opened(self) -> None:
+        """A new conversation went through: the next refusal starts from the first wait again."""
+        self._next_wait = self.first_wait
 
 
 class DiscordMessenger:
@@ -45,6 +97,7 @@ class DiscordMessenger:
         self.announcements_channel_id = announcements_channel_id
         # One private thread per member: parallel sends to the same member must not each make one.
         self._thread_locks: dict[int, asyncio.Lock] = {}
+        self.dm_opening = DmOpeningPause()
 
     async def deliver(self, row: DeliveryRow, occurrence: OccurrenceRow, *, late: bool) -> int | None:
         """Send one reminder or notice to its member; returns the Discord message id."""
@@ -63,8 +116,10 @@ class DiscordMessenger:
         try:
             if not wants_thread:
                 try:
-                    return await self._send_dm(recipient, content, row.nonce, view)
+                    return await self._send_dm(recipient, content, row.nonce, view, member)
                 except discord.Forbidden as error:
+                    if error.code == OPENING_DMS_TOO_FAST:
+                        raise DeliveryDeferred(self.dm_opening.refused(), "Discord: opening DMs too fast") from error
                     if error.code != CANNOT_DM:
                         raise
                     log.info("a member has closed DMs; using their private thread from now on")
@@ -80,9 +135,28 @@ class DiscordMessenger:
             return None
         return await clock_note(self.db, occurrence, None if member is None else member.timezone)
 
-    async def _send_dm(self, user_id: int, content: str, nonce: str, view: discord.ui.View) -> int:
+    async def _send_dm(
+        self, user_id: int, content: str, nonce: str, view: discord.ui.View, member: MemberRow | None
+    ) -> int:
+        known = None if member is None else member.dm_channel_id
+        if known is not None:
+            channel = self.client.get_partial_messageable(known, type=discord.ChannelType.private)
+            try:
+                return await self._post(channel, content, nonce, view)
+            except discord.NotFound:
+                # A DM channel's id never changes; if Discord no longer knows it, open the channel anew.
+                await self.db.remember_dm_channel(user_id, None)
+        wait = self.dm_opening.remaining()
+        if wait is not None:
+            raise DeliveryDeferred(wait, "waiting before opening more DMs, as Discord asked")
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
-        channel = user.dm_channel or await user.create_dm()
+        opened = user.dm_channel or await user.create_dm()
+        message_id = await self._post(opened, content, nonce, view)
+        self.dm_opening.opened()
+        await self.db.remember_dm_channel(user_id, opened.id)
+        return message_id
+
+    async def _post(self, channel: discord.abc.Messageable, content: str, nonce: str, view: discord.ui.View) -> int:
         message = await channel.send(content, nonce=nonce, view=view, allowed_mentions=discord.AllowedMentions.none())
         return message.id
 

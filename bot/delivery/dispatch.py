@@ -42,6 +42,7 @@ class SweepReport:
     sent: int = 0
     dropped: int = 0
     retrying: int = 0
+    deferred: int = 0
     skipped: int = 0
     late: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -178,5 +179,7 @@ class Dispatcher:
             report.dropped += 1
         elif outcome == "retrying":
             report.retrying += 1
+        elif outcome == "deferred":
+            report.deferred += 1
         else:
             report.skipped += 1

@@ -25,8 +25,10 @@ Work that fell due while the bot was down (`overdue_decision`):
 - the session has already begun: drop it; a reminder for a session in progress helps no one.
 
 Failures: `send` raises PermanentDeliveryError when retrying cannot help (the member closed their
-DMs, the channel is gone), which drops the row; any other exception is retried with growing
-delays up to `max_attempts`, then dropped.
+DMs, the channel is gone), which drops the row; DeliveryDeferred when Discord asks the bot to wait
+(it opened direct messages too fast), which makes the row pending again after the wait without
+counting the attempt, so waiting never costs a member their reminder; any other exception is
+retried with growing delays up to `max_attempts`, then dropped.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from bot.storage import Database
 __all__ = [
     "DEFAULT_GRACE",
     "MAX_NONCE_LENGTH",
+    "DeliveryDeferred",
     "DeliveryOutcome",
     "Ledger",
     "OverdueDecision",
@@ -64,12 +67,20 @@ MAX_NONCE_LENGTH: Final = 25
 DEFAULT_GRACE: Final = timedelta(minutes=1)
 
 OverdueDecision = Literal["send", "send_late", "drop"]
-DeliveryOutcome = Literal["sent", "not_claimed", "retrying", "dropped"]
+DeliveryOutcome = Literal["sent", "not_claimed", "retrying", "dropped", "deferred"]
 Sender = Callable[[str], Awaitable[int | None]]
 
 
 class PermanentDeliveryError(Exception):
     """Raised by a sender when retrying cannot help (e.g. the member closed their DMs)."""
+
+
+class DeliveryDeferred(Exception):
+    """Raised by a sender when Discord asks it to wait before this message: nothing was sent."""
+
+    def __init__(self, wait: timedelta, reason: str) -> None:
+        super().__init__(reason)
+        self.wait = wait
 
 
 def delivery_nonce(occurrence_id: int, recipient_id: int, kind: str, change_version: int) -> str:
@@ -169,6 +180,10 @@ class Ledger:
         delay = self.first_retry_delay * (2 ** max(attempts - 1, 0))
         return min(delay, self.max_retry_delay)
 
+    async def defer(self, key: DeliveryKey, wait: timedelta, reason: str) -> DeliveryRow:
+        """Put a claimed row back for later, after `wait`; the attempt does not count towards max_attempts."""
+        return await self.db.defer_delivery(key, self.db.now() + wait, reason)
+
     async def drop(self, key: DeliveryKey, reason: str) -> DeliveryRow | None:
         """Retire a pending row without sending it; None if it was not pending."""
         return await self.db.drop_delivery(key, reason)
@@ -224,6 +239,9 @@ async def deliver(ledger: Ledger, key: DeliveryKey, send: Sender, *, late: bool 
         log.info("dropping delivery %s: %s", key, error)
         await ledger.mark_failed(key, str(error) or type(error).__name__, retry=False)
         return "dropped"
+    except DeliveryDeferred as deferred:
+        await ledger.defer(key, deferred.wait, str(deferred))
+        return "deferred"
     except Exception as error:
         log.warning("delivery %s failed (attempt %d): %r", key, row.attempts, error)
         failed = await ledger.mark_failed(key, f"{type(error).__name__}: {error}", retry=True)

@@ -135,6 +135,20 @@ class DeliveryQueries(StorageBase):
             current = await self._require_delivery(key)
         raise ConflictError(f"delivery {key} is {current.status}, not claimed; it cannot be marked failed")
 
+    async def defer_delivery(self, key: DeliveryKey, due_at: datetime, reason: str) -> DeliveryRow:
+        """Put a claimed row back to pending, due at `due_at`, without counting the attempt (Discord said wait)."""
+        async with self.transaction():
+            rows = await self._write_returning(
+                "UPDATE deliveries SET status = 'pending', last_error = ?, due_at = max(due_at, ?),"
+                " attempts = max(attempts - 1, 0) WHERE occurrence_id = ? AND recipient_id = ?"
+                " AND kind = ? AND change_version = ? AND status = 'claimed' RETURNING *",
+                (reason, to_db_time(due_at), *_key_params(key)),
+            )
+            if rows:
+                return delivery_from_row(rows[0])
+            current = await self._require_delivery(key)
+        raise ConflictError(f"delivery {key} is {current.status}, not claimed; it cannot be deferred")
+
     async def drop_delivery(self, key: DeliveryKey, reason: str) -> DeliveryRow | None:
         """Drop a pending row (a row being sent is left to finish); None if it was not pending."""
         async with self.transaction():

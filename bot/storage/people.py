@@ -69,6 +69,7 @@ def _member_from_row(row: sqlite3.Row) -> MemberRow:
         dm_closed=bool(row["dm_closed"]),
         updated_at=from_db_time(row["updated_at"]),
         private_thread_id=row["private_thread_id"],
+        dm_channel_id=row["dm_channel_id"],
     )
 
 
@@ -381,6 +382,16 @@ class PeopleQueries(SeriesQueries, RecordQueries):
                 ),
             )
         return _member_from_row(rows[0])
+
+    async def remember_dm_channel(self, user_id: int, channel_id: int | None) -> None:
+        """Store (or, None, forget) the member's DM channel id, creating their row with defaults if needed."""
+        async with self.transaction():
+            await self._write(
+                "INSERT INTO members (user_id, dm_channel_id, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET dm_channel_id = excluded.dm_channel_id,"
+                " updated_at = excluded.updated_at",
+                (user_id, channel_id, to_db_time(self.now())),
+            )
 
     async def record_join(self, occurrence_id: int, user_id: int, at: datetime | None = None) -> bool:
         """Record someone entering a session's voice channel; False if they were already in."""

@@ -28,7 +28,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Config
+from bot.delivery.ledger import Ledger
 from bot.media.recordings import add_recording
+from bot.model import DeliveryKey, DeliveryRow
 from bot.storage import Database
 from loopback import Sandbox, World
 from loopback.harness import copy_shipped_recordings
@@ -110,6 +112,18 @@ def reminders_by_member(world: World) -> Counter[int]:
 def reminder_messages(world: World) -> int:
     """How many member reminders exist in the world."""
     return sum(reminders_by_member(world).values())
+
+
+def wake_on_marks(sandbox: Sandbox, ledger: Ledger) -> None:
+    """Wake the sandbox's waiters whenever the bot marks a row sent, so a wait can watch the ledger too."""
+    mark_sent = ledger.mark_sent
+
+    async def marked(key: DeliveryKey, message_id: int | None) -> DeliveryRow:
+        row = await mark_sent(key, message_id)
+        sandbox.signals.poke()
+        return row
+
+    ledger.mark_sent = marked  # type: ignore[method-assign]
 
 
 def ledger_statuses(database: Path) -> Counter[str]:

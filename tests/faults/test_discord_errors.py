@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.pacing import GLOBAL_REQUESTS_PER_SECOND, GlobalPacer
-from bot.delivery.ledger import Ledger
-from bot.model import DeliveryKey, DeliveryRow
 from loopback import Sandbox
 from loopback.harness import config_for_world, practice_bot
 from loopback.ratelimit import RateLimiter
@@ -21,6 +19,7 @@ from tests.faults.support import (
     reminder_messages,
     reminders_by_member,
     seed_reminder_session,
+    wake_on_marks,
 )
 
 MEMBERS = 200
@@ -37,18 +36,6 @@ BURSTS: dict[int, list[tuple[int, int, str, float]]] = {
 }
 # Discord bans at 10,000 invalid requests (401, 403, 429) in ten minutes; a healthy bot stays far below.
 INVALID_BUDGET = 100
-
-
-def wake_on_marks(sandbox: Sandbox, ledger: Ledger) -> None:
-    """Wake the sandbox's waiters whenever the bot marks a row sent, so a wait can watch the ledger too."""
-    mark_sent = ledger.mark_sent
-
-    async def marked(key: DeliveryKey, message_id: int | None) -> DeliveryRow:
-        row = await mark_sent(key, message_id)
-        sandbox.signals.poke()
-        return row
-
-    ledger.mark_sent = marked  # type: ignore[method-assign]
 
 
 def inject(sandbox: Sandbox, faults: list[tuple[int, int, str, float]]) -> None:
