@@ -1,4 +1,4 @@
-"""Direct messages over the loopback Discord: DM channels remembered, and 'opening DMs too fast' waited out."""
+"""Direct messages of bot/adapters/delivery.py on the loopback Discord: DM channels remembered, 40003 waited out."""
 
 from __future__ import annotations
 
