@@ -139,6 +139,9 @@ async def show_listing(
         await interaction.response.edit_message(embed=embed, view=view)
     else:
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+    # Every item is a persistent one, answered by its registered pattern: discord.py need not keep the
+    # view (it would, for 15 minutes per ephemeral listing, and a busy hour's listings filled the heap).
+    view.stop()
 
 
 async def show_schedule(interaction: discord.Interaction, days: int, page: int, *, edit: bool) -> None:
