@@ -94,6 +94,8 @@ def stats(bot: discord.Client, guild_id: int, pauses: Pauses) -> dict[str, Any]:
         "users_cached": len(bot.users),
         "timers": len(bot.core.timers) if isinstance(bot, PracticeCirclesBot) else 0,
         "gc": pauses.summary(),
+        "tracked_objects": len(gc.get_objects()),
+        "frozen_objects": gc.get_freeze_count(),
     }
 
 

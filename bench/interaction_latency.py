@@ -356,6 +356,9 @@ async def run_latency(
         for name in scenarios
     }
     for name in scenarios:
+        gc[name]["tracked_before"] = before[name]["tracked_objects"]
+        gc[name]["tracked_after"] = after[name]["tracked_objects"]
+        gc[name]["frozen"] = after[name]["frozen_objects"]
         gc[name]["before_longest_ms"] = before[name]["gc"]["longest_ms"]
         gc[name]["rss_mib"] = after[name]["rss_kib"] / 1024
     return LatencyRun(
@@ -381,6 +384,9 @@ def print_run(result: LatencyRun) -> None:
         ("pauses over 10 ms while measuring (wall)", "over_10_ms_since_last"),
         ("longest pause before, at start-up (ms)", "before_longest_ms"),
         ("RSS after measuring (MiB)", "rss_mib"),
+        ("objects the collector tracks, before measuring", "tracked_before"),
+        ("... after measuring", "tracked_after"),
+        ("objects frozen (left out of every collection)", "frozen"),
     ):
         gc_rows.append((what, result.gc[BARE].get(key, "n/a"), result.gc[BOT].get(key, "n/a")))
     print(table("Garbage collection in each bot process", ["what", BARE, BOT], gc_rows))
