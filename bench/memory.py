@@ -35,8 +35,10 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--signups", type=int, default=100_000, help="sign-ups in the full database")
 
 
-async def measure(members: int, sessions: int, signups: int, pause: float, verbose: bool) -> dict[str, Any]:
-    """Start the bot on a guild with `members` more members (and a database as asked); its stats once ready."""
+async def measure(
+    members: int, sessions: int, signups: int, pause: float, verbose: bool, *, bare: bool = False
+) -> dict[str, Any]:
+    """Start the bot (or the bare floor) on a guild with `members` more members and a database as asked; its stats."""
     world = World.default()
     added = [world.add_member(f"member{i}", f"Member {i}") for i in range(members)]
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
@@ -56,7 +58,12 @@ async def measure(members: int, sessions: int, signups: int, pause: float, verbo
         async with (
             Sandbox(world=world, voice=False) as sandbox,
             bot_process(
-                data / "config.toml", sandbox.api_base_url, sandbox.gateway_url, world.bot_token, verbose=verbose
+                data / "config.toml",
+                sandbox.api_base_url,
+                sandbox.gateway_url,
+                world.bot_token,
+                verbose=verbose,
+                bare=bare,
             ) as bot,
         ):
             ready = bot.ready
@@ -81,44 +88,75 @@ async def run(args: argparse.Namespace) -> None:
     signups = 1_500 if args.quick else args.signups
     pause = 0.2 if args.quick else 2.0
     setups = [
-        ("default guild, empty database", await measure(0, 0, 0, pause, args.verbose)),
-        (f"{members:,} more members, empty database", await measure(members, 0, 0, pause, args.verbose)),
-        (f"{members:,} more members, full database", await measure(members, sessions, signups, pause, args.verbose)),
+        ("default guild, empty database", 0, 0, 0),
+        (f"{members:,} more members, empty database", members, 0, 0),
+        (f"{members:,} more members, full database", members, sessions, signups),
     ]
+    found = []
+    for label, added, in_db, signed in setups:
+        real = await measure(added, in_db, signed, pause, args.verbose)
+        floor = await measure(added, 0, 0, pause, args.verbose, bare=True)
+        found.append((label, real, floor))
     print_machine()
+    print_memory(found)
+
+
+def print_memory(found: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+    """The tables: the collector, and resident memory beside the bare bot's."""
+    print(
+        table(
+            "Garbage collector: objects it tracks, and one full collection (the longest pause it can cause)",
+            ["set-up", "frozen at ready", "tracked besides", "full collection (ms)", "... were nothing frozen (ms)"],
+            [
+                (
+                    label,
+                    real["collected"]["frozen_objects"],
+                    real["collected"]["tracked_objects"],
+                    real["collected"]["full_collection_ms"],
+                    real["collected"]["full_collection_unfrozen_ms"],
+                )
+                for label, real, _ in found
+            ],
+        )
+    )
     rows = []
-    for label, found in setups:
-        ready, later = found["ready"], found["later"]
+    for label, real, floor in found:
+        ready, later = real["ready"], real["later"]
         rows.append(
             (
                 label,
-                found["guild"],
+                real["guild"],
                 later["members_cached"],
                 later["timers"],
                 ready["rss_kib"] / 1024,
                 later["rss_kib"] / 1024,
                 later["peak_rss_kib"] / 1024,
+                floor["later"]["rss_kib"] / 1024,
+                later["rss_kib"] / floor["later"]["rss_kib"],
                 ready["ready_s"],
+                floor["ready"]["ready_s"],
             )
         )
     print(
         table(
-            "Garbage collector: objects it tracks, and one full collection (the longest pause it can cause)",
-            ["set-up", "tracked objects", "full collection (ms)"],
+            "Resident memory of the bot process, MiB (VmRSS; peak is VmHWM), beside the bare discord.py bot's",
             [
-                (label, found["collected"]["tracked_objects"], found["collected"]["full_collection_ms"])
-                for label, found in setups
+                "set-up",
+                "guild members",
+                "cached",
+                "timers",
+                "RSS at ready",
+                "a moment later",
+                "peak",
+                "bare bot",
+                "x bare",
+                "ready (s)",
+                "bare ready (s)",
             ],
-        )
-    )
-    print(
-        table(
-            "Resident memory of the bot process, MiB (VmRSS; peak is VmHWM)",
-            ["set-up", "guild members", "cached", "timers", "RSS at ready", "RSS a moment later", "peak", "ready (s)"],
             rows,
         )
     )
-    small, big = setups[0][1], setups[1][1]
+    small, big = found[0][1], found[1][1]
     extra = big["guild"] - small["guild"]
     per_member = (big["later"]["rss_kib"] - small["later"]["rss_kib"]) / extra if extra else float("nan")
     print(f"memory per cached member (empty database, RSS difference / members): {per_member:.2f} KiB")
