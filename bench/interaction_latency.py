@@ -238,6 +238,7 @@ class LatencyRun:
     refused: dict[str, dict[str, int]]
     late: dict[str, int]
     ready: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collected: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[object, ...]]:
         """One row per interaction and load: both bots' p50/p99 and the ratios, with the aim."""
@@ -335,6 +336,8 @@ async def run_latency(
             after = {name: await s.process.ask("stats") for name, s in scenarios.items()}
             late = {name: len(s.sandbox.late_callbacks) for name, s in scenarios.items()}
             ready = {name: s.process.ready for name, s in scenarios.items()}
+            # After measuring: one full collection as each bot is, and as if nothing were frozen.
+            collected = {name: await s.process.ask("collect") for name, s in scenarios.items()}
 
     week = sum(1 for s in starts if now < s <= now + dt.timedelta(days=7))
     setup: list[tuple[str, object]] = [
@@ -356,6 +359,8 @@ async def run_latency(
         for name in scenarios
     }
     for name in scenarios:
+        gc[name]["full_collection_ms"] = collected[name]["full_collection_ms"]
+        gc[name]["full_collection_unfrozen_ms"] = collected[name]["full_collection_unfrozen_ms"]
         gc[name]["tracked_before"] = before[name]["tracked_objects"]
         gc[name]["tracked_after"] = after[name]["tracked_objects"]
         gc[name]["frozen"] = after[name]["frozen_objects"]
@@ -369,6 +374,7 @@ async def run_latency(
         {name: s.refused for name, s in scenarios.items()},
         late,
         ready,
+        collected,
     )
 
 
@@ -387,6 +393,8 @@ def print_run(result: LatencyRun) -> None:
         ("objects the collector tracks, before measuring", "tracked_before"),
         ("... after measuring", "tracked_after"),
         ("objects frozen (left out of every collection)", "frozen"),
+        ("one full collection after measuring (ms)", "full_collection_ms"),
+        ("... were nothing frozen (ms)", "full_collection_unfrozen_ms"),
     ):
         gc_rows.append((what, result.gc[BARE].get(key, "n/a"), result.gc[BOT].get(key, "n/a")))
     print(table("Garbage collection in each bot process", ["what", BARE, BOT], gc_rows))

@@ -16,8 +16,10 @@ SCRIPTS = {
     "timers.py": "Timer lateness at fire time",
     "audio_cpu.py": "CPU per second of audio",
     "memory.py": "Resident memory of the bot process",
+    "growth.py": "Growth: fanout",
 }
-TIMEOUT = 120
+# Generous: the scripts run side by side on two cores, often beside other test suites.
+TIMEOUT = 240
 
 
 @pytest.fixture(scope="module")
