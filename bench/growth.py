@@ -250,8 +250,12 @@ async def run(args: argparse.Namespace) -> None:
     results = {} if args.quick else load(path)
     for part in args.parts:
         for size in QUICK_SESSION_SIZES if args.quick and part == "sessions" else sizes:
-            results.setdefault(part, {})[str(size)] = await GROWERS[part](size, args.quick)
+            found = await GROWERS[part](size, args.quick)
+            # Read again before writing: another part may be running beside this one.
+            results = {} if args.quick or not path.exists() else load(path)
+            results.setdefault(part, {})[str(size)] = found
             path.write_text(json.dumps(results, indent=1, sort_keys=True), encoding="utf-8")
+    results = load(path)
     draw(results, picture)
     print_machine()
     for part in PARTS:
