@@ -78,10 +78,10 @@ class Timers:
         self._clock_watch: asyncio.Task[None] | None = None
         # The instant each job was asked for, on the core's clock (APScheduler keeps wall-clock ones).
         self._requested: dict[str, dt.datetime] = {}
-        # The same ids by each prefix ending in ':' ("reminder:", "reminder:12:"), so cancel and
-        # cancel_matching need not walk every job: at start-up, when tens of thousands are armed,
+        # The same ids by their group, the id up to its last ':' ("reminder:12:" for "reminder:12:60"),
+        # so cancel_matching need not walk every job: at start-up, when tens of thousands are armed,
         # asking APScheduler (a list scan per call before it starts) made the rebuild quadratic.
-        self._by_prefix: dict[str, set[str]] = {}
+        self._by_group: dict[str, set[str]] = {}
         # Jobs due after HANDOFF_WINDOW, by id, and a heap of (when, sequence, id) over them; a
         # replaced or cancelled job leaves a stale heap entry, recognised by its sequence number.
         self._held: dict[str, _Held] = {}
@@ -132,18 +132,21 @@ class Timers:
         """Run `callback(*args)` at `when` (aware); an existing job with this id is replaced."""
         if when.tzinfo is None or when.utcoffset() is None:
             raise TypeError(f"timer {job_id!r} needs an aware datetime, got naive {when!r}")
+        known = job_id in self._requested
         if when > self._now() + HANDOFF_WINDOW:
-            if job_id not in self._held and job_id in self._requested:
+            if known and job_id not in self._held:
                 self._remove_from_scheduler(job_id)
             self._hold(job_id, when, callback, args)
         else:
-            self._held.pop(job_id, None)
+            if known:
+                self._held.pop(job_id, None)
             self._give_to_scheduler(job_id, when, callback, args)
         self._requested[job_id] = when
-        for prefix in _prefixes(job_id):
-            ids = self._by_prefix.get(prefix)
+        if not known:
+            group = _group(job_id)
+            ids = self._by_group.get(group)
             if ids is None:
-                self._by_prefix[prefix] = {job_id}
+                self._by_group[group] = {job_id}
             else:
                 ids.add(job_id)
 
@@ -173,7 +176,9 @@ class Timers:
             # Replaced and cancelled jobs leave stale entries behind; rebuild the heap now and then.
             self._heap = [(job[0], job[3], held_id) for held_id, job in self._held.items()]
             heapq.heapify(self._heap)
-        self._arm_handoff(when - HANDOFF_WINDOW)
+        handoff = when - HANDOFF_WINDOW
+        if self._handoff_at is None or handoff < self._handoff_at:
+            self._arm_handoff(handoff)
 
     def _arm_handoff(self, at: dt.datetime) -> None:
         """Make sure the handoff job runs no later than `at`."""
@@ -233,9 +238,13 @@ class Timers:
         return self._remove_from_scheduler(job_id)
 
     def cancel_matching(self, prefix: str) -> int:
-        """Remove every pending job whose id starts with `prefix`; returns how many."""
+        """Remove every pending job whose id starts with `prefix`; returns how many.
+
+        A prefix ending in ':' is taken as a group, the ids it stands right before ("reminder:12:"
+        for reminder:12:60 and reminder:12:15), found at once; any other prefix walks every id.
+        """
         if prefix.endswith(":"):
-            matching = list(self._by_prefix.get(prefix, ()))
+            matching = list(self._by_group.get(prefix, ()))
         else:
             matching = [job_id for job_id in self._requested if job_id.startswith(prefix)]
         return sum(self.cancel(job_id) for job_id in matching)
@@ -244,12 +253,12 @@ class Timers:
         """Drop a job id from the bookkeeping; False if it was not there."""
         if self._requested.pop(job_id, None) is None:
             return False
-        for prefix in _prefixes(job_id):
-            ids = self._by_prefix.get(prefix)
-            if ids is not None:
-                ids.discard(job_id)
-                if not ids:
-                    del self._by_prefix[prefix]
+        group = _group(job_id)
+        ids = self._by_group.get(group)
+        if ids is not None:
+            ids.discard(job_id)
+            if not ids:
+                del self._by_group[group]
         return True
 
     def pending(self) -> dict[str, dt.datetime]:
@@ -280,11 +289,6 @@ def _wall_minus_monotonic() -> dt.timedelta:
     return dt.timedelta(seconds=time.time() - time.monotonic())
 
 
-def _prefixes(job_id: str) -> list[str]:
-    """The prefixes of an id that end in ':': "reminder:12:60" -> ["reminder:", "reminder:12:"]."""
-    found = []
-    colon = job_id.find(":")
-    while colon != -1:
-        found.append(job_id[: colon + 1])
-        colon = job_id.find(":", colon + 1)
-    return found
+def _group(job_id: str) -> str:
+    """An id up to and with its last ':': "reminder:12:60" -> "reminder:12:" ("" for an id without one)."""
+    return job_id[: job_id.rfind(":") + 1]

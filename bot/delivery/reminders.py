@@ -65,6 +65,7 @@ class ReminderScheduler:
         self.timers = timers
         self.dispatcher = dispatcher
         self.allowed_offsets = tuple(sorted(set(allowed_offsets), reverse=True))
+        self._leads = tuple(dt.timedelta(minutes=offset) for offset in self.allowed_offsets)
         self.default_offsets = tuple(default_offsets)
         self.horizon = horizon
         self.clock = clock
@@ -118,9 +119,7 @@ class ReminderScheduler:
         armed = overdue = 0
         for occurrence in upcoming:
             armed += self.schedule(occurrence, include_overdue=True)
-            overdue += sum(
-                1 for offset in self.allowed_offsets if occurrence.start_utc - dt.timedelta(minutes=offset) <= now
-            )
+            overdue += sum(1 for lead in self._leads if occurrence.start_utc - lead <= now)
         await self.dispatcher.schedule_next_sweep()
         report = RebuildReport(
             sessions=len(upcoming),
