@@ -151,6 +151,18 @@ async def _connect(path: Path, *, query_only: bool) -> aiosqlite.Connection:
     return connection
 
 
+def _connect_point_reader(path: Path) -> sqlite3.Connection:
+    """The query-only connection for one-row reads on the event loop; it never waits for a lock."""
+    connection = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA query_only = ON")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 async def _pragma(connection: aiosqlite.Connection, pragma: str) -> Any:
     """Run a PRAGMA and return its single value."""
     rows = list(await connection.execute_fetchall(f"PRAGMA {pragma}"))
@@ -215,6 +227,7 @@ class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, Privacy
             db = cls(path, writer, clock, lock_fd)
             await db._migrate(known, apply=migrate)
             db._reader = await _connect(path, query_only=True)
+            db._point_reader = _connect_point_reader(path)
             return db
         except BaseException as error:
             if db is not None:
@@ -234,6 +247,9 @@ class Database(DeliveryQueries, FeedQueries, LinkQueries, PeopleQueries, Privacy
         async with self._write_lock:
             self._closed = True
             try:
+                if self._point_reader is not None:
+                    self._point_reader.close()
+                    self._point_reader = None
                 if self._reader is not None:
                     await self._reader.close()
                 await self._writer.close()
