@@ -132,6 +132,18 @@ def describe(occurrence: OccurrenceRow) -> str:
     return text[:DESCRIPTION_LIMIT]
 
 
+def mirrored_fields(occurrence: OccurrenceRow) -> tuple[object, ...]:
+    """Everything about a session its event shows, or that decides whether it has one."""
+    return (
+        occurrence.title,
+        occurrence.start_utc,
+        occurrence.duration_minutes,
+        occurrence.channel_id,
+        occurrence.practice,
+        occurrence.status,
+    )
+
+
 def spec_for(occurrence: OccurrenceRow, kind: EventKind) -> EventSpec:
     """The event a session should have in its channel of the given kind."""
     # Titles are checked to fit when entered; the cut only guards against a longer limit elsewhere.
@@ -391,6 +403,8 @@ class EventsMirror:
         self._idle = asyncio.Event()
         self._idle.set()
         self._has_started = asyncio.Event()
+        # What each session looked like to the last pass that carried out its whole plan.
+        self._mirrored: dict[int, tuple[object, ...]] = {}
 
     # --- when passes run ----------------------------------------------------------------------
 
@@ -417,7 +431,13 @@ class EventsMirror:
             self._worker = asyncio.create_task(self._work(), name="events-mirror")
 
     async def on_session_changed(self, occurrence: OccurrenceRow) -> None:
-        """SessionService listener: any change to a session may change its event."""
+        """SessionService listener: a change to what a session's event shows (or whether it has one) asks for a pass.
+
+        A change the events do not show (a teacher claiming the session) asks for none: a pass
+        reads the whole horizon and the guild's events, and a burst of claims made a pass each.
+        """
+        if self._mirrored.get(occurrence.id) == mirrored_fields(occurrence):
+            return
         self.request_pass()
 
     async def settled(self) -> None:
@@ -449,6 +469,7 @@ class EventsMirror:
         """Read sessions, links and events; plan; carry the plan out, removals before creations."""
         now = self.clock()
         horizon_end = now + self.horizon
+        self._mirrored = {}  # until this pass has carried out its plan, every change asks for another
         sessions = await self.db.list_occurrences(now - dt.timedelta(minutes=MAX_DURATION), horizon_end)
         links = await self.db.links_of_kind("event")
         known = {occurrence.id for occurrence in sessions}
@@ -474,6 +495,8 @@ class EventsMirror:
             next_check = min(next_check, plan.next_check)
         if report.failed:
             next_check = min(next_check, now + RETRY_AFTER_FAILURE)
+        else:
+            self._mirrored = {occurrence.id: mirrored_fields(occurrence) for occurrence in sessions}
         self._refresh_at(next_check)
         return report
 

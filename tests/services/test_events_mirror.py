@@ -507,3 +507,33 @@ async def test_passes_wait_for_start_and_requests_during_a_pass_cause_exactly_on
     await mirror.settled()
     assert passes == 2
     mirror.stop()
+
+
+async def test_a_change_the_events_do_not_show_asks_for_no_pass_and_one_they_show_does(
+    mirror_parts: tuple[EventsMirror, FakeBoard, Database, Clock],
+) -> None:
+    mirror, board, db, _ = mirror_parts
+    first, second = await add_sessions(db, 2)
+    mirror.start()
+    await mirror.settled()
+    passes = 0
+    run_pass = mirror.run_pass
+
+    async def counted() -> Any:
+        nonlocal passes
+        passes += 1
+        return await run_pass()
+
+    mirror.run_pass = counted  # type: ignore[method-assign]
+    # A teacher claims the first session: nothing its event shows has changed.
+    await db.claim_teacher(first.id, 7)
+    await mirror.on_session_changed(first)
+    await mirror.settled()
+    assert passes == 0
+    # The second one is renamed: its event must follow.
+    _, renamed = await db.update_occurrence_details(second.id, title="Renamed")
+    await mirror.on_session_changed(renamed)
+    await mirror.settled()
+    assert passes == 1
+    assert sorted(event.name for event in (await board.live_events())) == ["Renamed", "S0"]
+    mirror.stop()
