@@ -10,7 +10,8 @@ the guild the config names.
 It prints one JSON line once the bot's core is ready (and, with --settle-events, once the
 scheduled-events mirror has caught up), then answers one JSON line per line it reads on stdin:
 `stats` (RSS, peak RSS, member cache, timers, garbage-collection pauses, the longest since the
-last `stats`), `collect` (time one full collection), `profile start`, `profile stop PATH` (a
+last `stats`), `cpu` (the process's CPU time so far), `settle` (wait until its CPU is quiet),
+`collect` (time one full collection), `profile start`, `profile stop PATH` (a
 pyinstrument profile of the bot's event loop in between, written as text to PATH; needs
 `pip install pyinstrument`) or `quit`.
 """
@@ -150,6 +151,8 @@ async def serve(args: argparse.Namespace) -> None:
                 print(json.dumps(stats(bot, guild_id, pauses)), flush=True)
             elif line == "collect":
                 print(json.dumps(full_collection()), flush=True)
+            elif line == "cpu":
+                print(json.dumps({"cpu_s": time.process_time()}), flush=True)
             elif line == "settle":
                 print(json.dumps({"settled_after_s": await settle(bot)}), flush=True)
             elif line.startswith("profile "):

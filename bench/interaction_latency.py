@@ -142,6 +142,7 @@ class Scenario:
         self._next_claim = 0
         self._next_person = 0
         self.kept: dict[tuple[str, str], list[float]] = {}
+        self.cpu_ms: dict[str, float] = {}
         self.refused: dict[str, int] = {}
 
     async def schedule(self, person: SimulatedPerson) -> Go:
@@ -213,6 +214,7 @@ async def measure(scenarios: dict[str, Scenario], sizes: Sizes) -> None:
     """
     bot, bare = scenarios[BOT], scenarios[BARE]
     for label, method, teachers in KINDS:
+        cpu = {name: (await s.process.ask("cpu"))["cpu_s"] for name, s in scenarios.items()}
         for index in range(sizes.rounds):
             for scenario in (bot, bare):
                 who = scenario.teachers if teachers else scenario.people
@@ -225,6 +227,11 @@ async def measure(scenarios: dict[str, Scenario], sizes: Sizes) -> None:
                 await scenario.burst(label, getattr(scenario, method), who, sizes.burst)
                 if scenario is bot:
                     await bot.process.ask("settle")
+        # CPU time per interaction does not depend on what else the machine runs, unlike latency.
+        count = sizes.rounds + sizes.bursts * sizes.burst
+        for name, scenario in scenarios.items():
+            spent = (await scenario.process.ask("cpu"))["cpu_s"] - cpu[name]
+            scenario.cpu_ms[label] = spent * 1000 / count
 
 
 @dataclass
@@ -239,6 +246,7 @@ class LatencyRun:
     late: dict[str, int]
     ready: dict[str, dict[str, Any]] = field(default_factory=dict)
     collected: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cpu_ms: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[object, ...]]:
         """One row per interaction and load: both bots' p50/p99 and the ratios, with the aim."""
@@ -375,6 +383,7 @@ async def run_latency(
         late,
         ready,
         collected,
+        {name: s.cpu_ms for name, s in scenarios.items()},
     )
 
 
@@ -415,6 +424,22 @@ def print_run(result: LatencyRun) -> None:
                 "met",
             ],
             result.rows(),
+        )
+    )
+    cpu_rows = [
+        (
+            label,
+            result.cpu_ms[BARE][label],
+            result.cpu_ms[BOT][label],
+            result.cpu_ms[BOT][label] / result.cpu_ms[BARE][label],
+        )
+        for label in result.cpu_ms[BOT]
+    ]
+    print(
+        table(
+            "CPU time of each bot process per interaction, ms (all loads; a button press includes its /schedule)",
+            ["interaction", "bare", "bot", "x bare"],
+            cpu_rows,
         )
     )
     for name, late in result.late.items():
