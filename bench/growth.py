@@ -35,7 +35,7 @@ from typing import Any
 import interaction_latency as latency
 import reminder_fanout as fanout
 import timers as startup
-from benchlib import REPO_ROOT, arguments, print_machine, table
+from benchlib import REPO_ROOT, arguments, machine, print_machine, table
 
 PARTS = ("startup", "members", "sessions", "fanout")
 SIZES = (1_000, 10_000)
@@ -251,6 +251,8 @@ async def run(args: argparse.Namespace) -> None:
     for part in args.parts:
         for size in QUICK_SESSION_SIZES if args.quick and part == "sessions" else sizes:
             found = await GROWERS[part](size, args.quick)
+            # Which code and machine state each figure came from (parts may run hours apart).
+            found["measured"] = dict(machine())
             # Read again before writing: another part may be running beside this one.
             results = {} if args.quick or not path.exists() else load(path)
             results.setdefault(part, {})[str(size)] = found
