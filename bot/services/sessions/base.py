@@ -48,7 +48,8 @@ class _Listing:
 
     read_at: dt.datetime
     commits: int
-    summaries: asyncio.Future[list[SessionSummary]]
+    # Each summary with its session's end, worked out once (members filter by it on every read).
+    summaries: asyncio.Future[list[tuple[dt.datetime, SessionSummary]]]
 
 
 @dataclass(frozen=True)
@@ -134,15 +135,16 @@ class SessionBase:
             listing = self._listings[days] = _Listing(now, self.db.commits, read)
             read.add_done_callback(lambda done: self._forget_failed(days, done))
         summaries = await asyncio.shield(listing.summaries)
-        return [summary for summary in summaries if summary.occurrence.end_utc > now]
+        return [summary for end, summary in summaries if end > now]
 
-    async def _read_upcoming(self, days: int, now: dt.datetime) -> list[SessionSummary]:
+    async def _read_upcoming(self, days: int, now: dt.datetime) -> list[tuple[dt.datetime, SessionSummary]]:
         rows = await self.db.list_occurrences(
             now - dt.timedelta(minutes=1), now + dt.timedelta(days=days), statuses=UPCOMING_STATUSES
         )
-        return await self._summaries([row for row in rows if row.end_utc > now])
+        summaries = await self._summaries([row for row in rows if row.end_utc > now])
+        return [(summary.occurrence.end_utc, summary) for summary in summaries]
 
-    def _forget_failed(self, days: int, read: asyncio.Future[list[SessionSummary]]) -> None:
+    def _forget_failed(self, days: int, read: asyncio.Future[list[tuple[dt.datetime, SessionSummary]]]) -> None:
         """A read that failed is not shown to the next member; they read again."""
         listing = self._listings.get(days)
         if listing is not None and listing.summaries is read and (read.cancelled() or read.exception() is not None):
