@@ -150,7 +150,9 @@ async def show_schedule(interaction: discord.Interaction, days: int, page: int, 
     summaries = await sessions.upcoming(days)
     shown = None
     if summaries:
-        mine = await sessions.signed_up_among(interaction.user.id, [summary.occurrence.id for summary in summaries])
+        _, _, start, end = page_bounds(len(summaries), page)
+        on_page = [summary.occurrence.id for summary in summaries[start:end]]
+        mine = await sessions.signed_up_among(interaction.user.id, on_page)
         shown = schedule_page(summaries, days=days, page=page, mine=mine)
     await show_listing(interaction, texts.SCHEDULE_EMPTY.format(days=days), shown, edit=edit)
 
