@@ -9,7 +9,8 @@ Two SQLite connections per Database:
   With WAL it sees the last committed state and never another task's half-done transaction,
   which a single shared connection would show it.
 
-Reads of one row by its key (`_fetchone`) outside a transaction go to a third, plain sqlite3
+Reads of one row by its key (`_fetchone`), or of a handful from an index (`_fetchfew`), outside a
+transaction go to a third, plain sqlite3
 connection, also query-only, on the event loop itself: such a read takes microseconds, while the
 hop to aiosqlite's thread and back costs a tenth of a millisecond or more (and, when the loop is
 busy, waits for the thread to get the interpreter back); an interaction makes several. If SQLite
@@ -160,16 +161,18 @@ class StorageBase:
 
     async def _fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """Run a query for one row by its key and return it, if any (see the module docstring)."""
+        rows = await self._fetchfew(sql, params)
+        return rows[0] if rows else None
+
+    async def _fetchfew(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run a query answered from an index with a handful of rows; on the event loop outside a transaction."""
         if self._point_reader is not None and not self.in_transaction():
             try:
-                row: sqlite3.Row | None = self._point_reader.execute(sql, params).fetchone()
+                return self._point_reader.execute(sql, params).fetchall()
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) and "busy" not in str(error):
                     raise
-            else:
-                return row
-        rows = await self._fetchall(sql, params)
-        return rows[0] if rows else None
+        return await self._fetchall(sql, params)
 
     async def _fetchvalue(self, sql: str, params: Params = ()) -> Any:
         """Run a query and return the first column of its first row (None if no row)."""

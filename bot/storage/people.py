@@ -35,6 +35,8 @@ __all__ = ["PeopleQueries"]
 
 _SIGNUP_SOURCES = ("command", "button", "event", "series")
 # Sessions per query when listing teachers and sign-up counts (well under SQLite's bound-value limit).
+# At most this many ids are looked up on the event loop itself (see StorageBase._fetchfew).
+_FEW = 25
 _LISTING_BATCH = 500
 
 
@@ -223,12 +225,13 @@ class PeopleQueries(SeriesQueries, RecordQueries):
         found: set[int] = set()
         for first in range(0, len(wanted), _LISTING_BATCH):
             batch = wanted[first : first + _LISTING_BATCH]
-            rows = await self._fetchall(
+            sql = (
                 "SELECT occurrence_id FROM signups WHERE user_id = ?"  # noqa: S608 (the IN list is placeholders only)
-                f" AND occurrence_id IN ({placeholders(len(batch))})",
-                [user_id, *batch],
+                f" AND occurrence_id IN ({placeholders(len(batch))})"
             )
-            found.update(row["occurrence_id"] for row in rows)
+            # A page's few ids are answered from the primary key at once; long lists go the usual way.
+            fetch = self._fetchfew if len(batch) <= _FEW else self._fetchall
+            found.update(row["occurrence_id"] for row in await fetch(sql, [user_id, *batch]))
         return found
 
     async def series_signup_user_ids(self, series_id: int) -> list[int]:
