@@ -124,6 +124,8 @@ class FanOut:
         if events is not None:
             await asyncio.wait_for(events.mirror.settled(), timeout=120)  # type: ignore[attr-defined]
         db = bot.core.db
+        # Storing the sign-ups takes a while with many members (~1 ms each): the reminder falls due after.
+        lead += len(self.people) / 1000
         due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lead)
         async with db.transaction():
             session = await db.add_one_off(
@@ -140,14 +142,20 @@ class FanOut:
         first_logged = len(sandbox.request_log)
         violations_before = len(self.limits.violations)
         refusals_before = self.limits.new_dm_refusals
+        if dt.datetime.now(dt.UTC) >= due:
+            raise RuntimeError(f"storing {len(self.people)} sign-ups took longer than the {lead:.0f} s lead")
         await bot.core.sessions.reminders_follow(session)
         members = len(self.people)
+        # Waiting stops with an error, not forever, if the fan-out takes far longer than the limits ask.
+        deadline = asyncio.get_running_loop().time() + lead + 3 * members / self.limits.global_limit + 120
         sent = 0
         while True:
             await asyncio.sleep(POLL)
             sent = await db.count_deliveries("sent") - sent_before
             if sent >= members and not await db.pending_deliveries(limit=1):
                 break
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"only {sent} of {members} reminders sent by the deadline")
         settled = sandbox.clock() - due_clock
         log = sandbox.request_log[first_logged:]
         after = self.bot_messages()
