@@ -23,7 +23,7 @@ from bot.adapters.delivery import DiscordAnnouncer, DiscordMessenger
 from bot.adapters.endpoints import DiscordEndpoints
 from bot.adapters.error_reply import reply_to_error
 from bot.adapters.guilds import confine_to_guild, guilds_to_leave, leave_guild
-from bot.adapters.pacing import pace_requests
+from bot.adapters.pacing import pace_requests, sweep_buckets_seldom
 from bot.adapters.room import DiscordRoom
 from bot.adapters.server_check import ServerReport, startup_report
 from bot.config import Config
@@ -118,6 +118,7 @@ class PracticeCirclesBot(commands.Bot):
         self.endpoints.apply(self)
         # A fan-out of reminders would otherwise run into Discord's global rate limit (see bot.adapters.pacing).
         pace_requests(self.http)
+        sweep_buckets_seldom(self.http)
         # Nothing from another server reaches the cogs or the core (see bot.adapters.guilds).
         confine_to_guild(self, config.guild.id)
         self._leaving: set[int] = set()

@@ -12,6 +12,7 @@ turn from `GlobalPacer`, a little below the limit, first come first served.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any, Final
 
 import discord
 
-__all__ = ["GLOBAL_REQUESTS_PER_SECOND", "GlobalPacer", "pace_requests"]
+__all__ = ["BUCKET_SWEEP_EVERY", "GLOBAL_REQUESTS_PER_SECOND", "GlobalPacer", "pace_requests", "sweep_buckets_seldom"]
 
 # Discord's global limit is 50 a second; the margin absorbs timing jitter between us and Discord.
 GLOBAL_REQUESTS_PER_SECOND: Final = 45
@@ -30,6 +31,8 @@ EXEMPT_PATH_PREFIXES: Final = ("/interactions/",)
 # lateness into every later turn (a long fan-out ran ~5 % slower than the pace). Later than this
 # (a busy loop), the turn counts when it really went, so a stall never lets a burst through.
 LATENESS_FORGIVEN: Final = 0.002
+# discord.py's own clean-up of idle rate-limit buckets runs at most this often (seconds).
+BUCKET_SWEEP_EVERY: Final = 10.0
 
 
 class GlobalPacer:
@@ -79,3 +82,27 @@ def pace_requests(http: discord.http.HTTPClient, pacer: GlobalPacer | None = Non
 
     http.request = paced  # type: ignore[method-assign]
     return pacer
+
+
+def sweep_buckets_seldom(
+    http: discord.http.HTTPClient, every: float = BUCKET_SWEEP_EVERY, clock: Callable[[], float] = time.monotonic
+) -> None:
+    """Let discord.py forget idle rate-limit buckets at most every `every` seconds, not on every new bucket.
+
+    discord.py keeps one bucket per channel and, once it holds 256, walks all of them for ones idle
+    for five minutes each time it makes a new one. A fan-out posts into a new DM channel per member,
+    so each request walked every bucket of the last five minutes: at 100,000 members that walk was
+    most of the bot's time and held the fan-out below the pace. Buckets are only forgotten after
+    five idle minutes anyway, so sweeping every few seconds forgets them as well.
+    """
+    sweep = http._try_clear_expired_ratelimits
+    last = -math.inf
+
+    def seldom() -> None:
+        nonlocal last
+        now = clock()
+        if now - last >= every:
+            last = now
+            sweep()
+
+    http._try_clear_expired_ratelimits = seldom  # type: ignore[method-assign]
