@@ -405,14 +405,52 @@ class DiscordRoom:
                     await voice.move_to(channel, timeout=self.connect_timeout)
             else:
                 if voice is not None:
+                    # discord.py may be reconnecting this client by itself; a second attempt of ours would race it.
+                    back = await self._connected_within(channel, self.connect_timeout)
+                    if back is not None:
+                        return await self._speaking_in(channel, back)
                     await voice.disconnect(force=True)  # half-gone: start afresh
-                voice = await channel.connect(self_deaf=True, timeout=self.connect_timeout, reconnect=True)
-            if isinstance(channel, discord.StageChannel):
-                me = channel.guild.me
-                if me.voice is not None and me.voice.suppress:
-                    await me.edit(suppress=False)  # the bot must be a speaker to be heard on the Stage
-            assert isinstance(voice, discord.VoiceClient)
-            return voice
+                voice = await self._join(channel)
+            return await self._speaking_in(channel, voice)
+
+    async def _speaking_in(
+        self, channel: discord.VoiceChannel | discord.StageChannel, voice: discord.VoiceProtocol
+    ) -> discord.VoiceClient:
+        if isinstance(channel, discord.StageChannel):
+            me = channel.guild.me
+            if me.voice is not None and me.voice.suppress:
+                await me.edit(suppress=False)  # the bot must be a speaker to be heard on the Stage
+        assert isinstance(voice, discord.VoiceClient)
+        return voice
+
+    async def _connected_within(
+        self, channel: discord.VoiceChannel | discord.StageChannel, seconds: float
+    ) -> discord.VoiceClient | None:
+        """The guild's voice client once it is connected again within `seconds`, else None."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            voice = channel.guild.voice_client
+            if isinstance(voice, discord.VoiceClient) and voice.is_connected():
+                return voice
+            if voice is None or loop.time() >= deadline:
+                return None
+            await asyncio.sleep(self.watch_every)  # discord.py signals its connection only to threads
+
+    async def _join(self, channel: discord.VoiceChannel | discord.StageChannel) -> discord.VoiceClient:
+        """Join the room's voice channel, riding out discord.py starting its own attempt again."""
+        try:
+            return await channel.connect(self_deaf=True, timeout=self.connect_timeout, reconnect=True)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this task itself is being cancelled
+            # A second voice server from Discord mid-connect makes discord.py cancel the attempt we awaited
+            # and start a new one; wait for that one instead of leaving the room in silence.
+        voice = await self._connected_within(channel, self.connect_timeout)
+        if voice is None:
+            raise ConnectionError("the voice connection was interrupted while connecting and did not come back")
+        return voice
 
     async def stop_playback(self, occurrence: OccurrenceRow) -> None:
         """Stop the bot's audio in this session (gently); audio in another session's room plays on."""

@@ -444,3 +444,23 @@ async def test_late_joiners_are_told_why_in_words_and_video_rests_then_is_restor
         assert await jonas.start_video(screen=True), "screen sharing is back"
         assert not muted(jonas) and not muted(sam)
     assert texts.SESSION_CLOSED
+
+
+async def test_a_second_voice_server_while_connecting_still_gives_the_room_its_welcome(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Discord may send a new voice server while a client connects; discord.py then starts its attempt again
+    # and cancels the one the bot was waiting on. The room must still hear the welcome and get its choice.
+    config = make_config(sandbox, tmp_path, practice_seconds=4.0)
+    sam = sandbox.person("sam")
+    await sam.join_voice(VOICE)
+    async with running_room(sandbox, config, VOICE) as r:
+        sandbox.reassign_voice_server_once = True
+        choice = await r.start()
+        assert not sandbox.reassign_voice_server_once, "the second voice server was sent"
+        welcome = ogg_opus_packets(r.welcome)
+        assert bot_packets(r)[: len(welcome)] == welcome, "the whole welcome was heard"
+        assert f"pc:play:{r.session.id}" in str(choice.components)
+        assert muted(sam)
+        await r.bot.core.runner.close(r.session.id)
+        assert not muted(sam)
