@@ -207,6 +207,24 @@ async def _ready(client: discord.Client, sandbox: Sandbox) -> None:
     await client.wait_until_ready()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker, hand this worker's spec tally to the controller that prints the summary."""
+    from loopback.rest import SPEC_TALLY
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["spec_tally"] = dict(SPEC_TALLY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the xdist controller, add up what each worker validated against the spec."""
+    from loopback.rest import SPEC_TALLY
+
+    for key, count in getattr(node, "workeroutput", {}).get("spec_tally", {}).items():
+        SPEC_TALLY[key] = SPEC_TALLY.get(key, 0) + count
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say how many REST requests the suite checked against Discord's OpenAPI spec."""
     from loopback.rest import SPEC_TALLY
